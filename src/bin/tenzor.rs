@@ -1,0 +1,275 @@
+//! The `tenzor` command: convert, info, verify and get.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tenzor::{ConvertOptions, TensorFile};
+
+/// Convert, list and verify tensor files (.tenzor, .safetensors).
+#[derive(Parser)]
+#[command(name = "tenzor", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Convert between .safetensors and .tenzor (input format from content,
+    /// output format from the extension of OUT).
+    Convert {
+        /// Input file.
+        input: PathBuf,
+        /// Output file (.tenzor or .safetensors).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Per-tensor alignment of a .tenzor output (64..65536, power of two).
+        #[arg(long, value_name = "N")]
+        align: Option<u64>,
+        /// Never show a progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Show the header, metadata and tensor table of a file.
+    Info {
+        /// File to describe.
+        file: PathBuf,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the structure and every checksum; fails naming the first bad tensor.
+    Verify {
+        /// File to check.
+        file: PathBuf,
+    },
+    /// Print a tensor's description and its first values (as f32).
+    Get {
+        /// File to read.
+        file: PathBuf,
+        /// Tensor name (or 0x... hash for legacy files).
+        name: String,
+        /// How many values to print.
+        #[arg(long, default_value_t = 8)]
+        count: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    // Like other Unix tools, die quietly when the reader of stdout goes away
+    // (`tenzor info big.tenzor | head`).
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    // A bug must not print a backtrace at users; one line names it instead.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("tenzor: internal error: {info}");
+    }));
+    let cli = Cli::parse();
+    match run(cli.cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tenzor: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cmd: Cmd) -> tenzor::Result<()> {
+    match cmd {
+        Cmd::Convert {
+            input,
+            output,
+            align,
+            quiet,
+        } => convert(input, output, align, quiet),
+        Cmd::Info { file, json } => info(file, json),
+        Cmd::Verify { file } => {
+            let f = TensorFile::open(&file)?;
+            f.verify()?;
+            let bytes: u64 = f.iter().map(|t| t.data().len() as u64).sum();
+            let what = match f.format() {
+                tenzor::Format::TenzorLegacy => "structure checked (legacy file: no checksums)",
+                _ => "all checksums match",
+            };
+            println!(
+                "{}: OK, {} tensors, {bytes} bytes, {what}",
+                file.display(),
+                f.len()
+            );
+            Ok(())
+        }
+        Cmd::Get { file, name, count } => get(file, &name, count),
+    }
+}
+
+fn convert(input: PathBuf, output: PathBuf, align: Option<u64>, quiet: bool) -> tenzor::Result<()> {
+    let size = std::fs::metadata(&input).map(|m| m.len()).unwrap_or(0);
+    let bar = (!quiet && std::io::stdout().is_terminal() && size > 64 << 20).then(|| {
+        let b = indicatif::ProgressBar::new(size);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .expect("valid template"),
+        );
+        b
+    });
+    let mut progress = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    let stats = tenzor::convert(
+        &input,
+        &output,
+        &ConvertOptions { alignment: align },
+        &mut progress,
+    )?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    println!(
+        "{} -> {}: {} tensors, {} bytes ({:?} -> {:?})",
+        input.display(),
+        output.display(),
+        stats.tensors,
+        stats.data_bytes,
+        stats.from,
+        stats.to
+    );
+    Ok(())
+}
+
+fn info(file: PathBuf, json: bool) -> tenzor::Result<()> {
+    let f = TensorFile::open(&file)?;
+    let h = f.header();
+    let meta = f.metadata()?;
+    if json {
+        let tensors: Vec<_> = f
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "name": t.display_name(),
+                    "hash": format!("{:#018x}", t.name_hash()),
+                    "dtype": t.dtype().name(),
+                    "shape": t.shape(),
+                    "bytes": t.data().len(),
+                    "offset": t.file_offset(),
+                    "checksum": t.checksum().map(|c| format!("{c:#018x}")),
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "file": file.display().to_string(),
+            "header": h,
+            "metadata": meta,
+            "tensors": tensors,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("JSON values serialize")
+        );
+        return Ok(());
+    }
+    println!("{}: {}", file.display(), h.format);
+    println!(
+        "  tensors {}  alignment {}  index @{}  data @{}  size {}  checksum {:#018x}",
+        h.tensor_count, h.alignment, h.index_offset, h.data_offset, h.file_size, h.header_checksum
+    );
+    println!(
+        "  metadata {}",
+        serde_json::to_string(&meta).expect("JSON values serialize")
+    );
+    let rows: Vec<[String; 5]> = f
+        .iter()
+        .map(|t| {
+            [
+                t.display_name(),
+                t.dtype().to_string(),
+                format!("{:?}", t.shape()),
+                t.data().len().to_string(),
+                t.file_offset().to_string(),
+            ]
+        })
+        .collect();
+    let head = ["NAME", "DTYPE", "SHAPE", "BYTES", "OFFSET"];
+    let width: Vec<usize> = (0..5)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([head[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; 5]| {
+        let mut s = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            let pad = width[c] - cell.chars().count();
+            if c >= 3 {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(cell);
+            } else {
+                s.push_str(cell);
+                s.push_str(&" ".repeat(pad));
+            }
+            s.push_str("  ");
+        }
+        println!("{}", s.trim_end());
+    };
+    line(head);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
+    }
+    Ok(())
+}
+
+fn get(file: PathBuf, name: &str, count: usize) -> tenzor::Result<()> {
+    let f = TensorFile::open(&file)?;
+    let t = match name
+        .strip_prefix("0x")
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+    {
+        Some(hash) if f.get(name).is_none() => f.get_by_hash(hash),
+        _ => f.get(name),
+    }
+    .ok_or_else(|| {
+        tenzor::Error::new(
+            tenzor::ErrorKind::NotFound,
+            format!("no tensor named '{name}'"),
+        )
+        .in_file(&file)
+    })?;
+    println!(
+        "{} {} {:?} {} bytes @{}",
+        t.display_name(),
+        t.dtype(),
+        t.shape(),
+        t.data().len(),
+        t.file_offset()
+    );
+    let mut values = vec![0f32; t.numel() as usize];
+    match t.to_f32(&mut values) {
+        Ok(()) => {
+            let shown: Vec<String> = values.iter().take(count).map(|v| format!("{v}")).collect();
+            let more = if values.len() > count { ", ..." } else { "" };
+            println!("[{}{more}]", shown.join(", "));
+        }
+        Err(_) => {
+            let shown: Vec<String> = t
+                .data()
+                .iter()
+                .take(count)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            println!("raw bytes: {}", shown.join(" "));
+        }
+    }
+    Ok(())
+}

@@ -68,6 +68,16 @@ pub struct TensorFile<'a> {
     native: Native,
 }
 
+impl std::fmt::Debug for TensorFile<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TensorFile")
+            .field("path", &self.path)
+            .field("format", &self.format())
+            .field("tensors", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Summary of a file's header, for listings.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct HeaderInfo {

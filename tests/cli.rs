@@ -1,0 +1,123 @@
+//! The `tenzor` command: exit statuses, one-line errors, JSON output.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn tenzor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tenzor"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn convert_info_verify_get_on_the_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sample.tenzor");
+    let sample = common::root().join("examples/sample.safetensors");
+    let o = tenzor(&[
+        "convert",
+        sample.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("21 tensors"));
+
+    let o = tenzor(&["info", out.to_str().unwrap()]);
+    assert!(o.status.success());
+    let listing = text(&o.stdout);
+    assert!(
+        listing.contains("NAME")
+            && listing.contains("lm_head.weight")
+            && listing.contains("[64, 32]"),
+        "{listing}"
+    );
+
+    let o = tenzor(&["info", "--json", out.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["header"]["tensor_count"], 21);
+    assert_eq!(v["metadata"]["format"], "pt");
+    assert_eq!(v["tensors"][0]["name"], "model.embed_tokens.weight");
+
+    let o = tenzor(&["verify", out.to_str().unwrap()]);
+    assert!(o.status.success() && text(&o.stdout).contains("OK, 21 tensors"));
+
+    let o = tenzor(&[
+        "get",
+        out.to_str().unwrap(),
+        "model.norm.weight",
+        "--count",
+        "2",
+    ]);
+    assert!(o.status.success());
+    assert!(
+        text(&o.stdout).starts_with("model.norm.weight F32 [32]"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn errors_are_one_line_naming_file_and_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.tenzor");
+    let sample = common::root().join("examples/sample.safetensors");
+    assert!(tenzor(&[
+        "convert",
+        sample.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap()
+    ])
+    .status
+    .success());
+
+    // Corrupt one data byte of lm_head.weight: open succeeds, verify names it.
+    let f = tenzor::TensorFile::open(&out).unwrap();
+    let off = f.get("lm_head.weight").unwrap().file_offset() as usize;
+    drop(f);
+    let mut bytes = std::fs::read(&out).unwrap();
+    bytes[off + 10] ^= 0xff;
+    let bad = dir.path().join("bad.tenzor");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = tenzor(&["verify", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("bad.tenzor")
+            && err.contains("tensor 'lm_head.weight'")
+            && err.contains("checksum"),
+        "{err}"
+    );
+
+    let missing = dir.path().join("nope.tenzor");
+    let o = tenzor(&["info", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("nope.tenzor"));
+
+    let o = tenzor(&["get", out.to_str().unwrap(), "absent"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("no tensor named 'absent'"));
+
+    let o = tenzor(&[
+        "convert",
+        sample.to_str().unwrap(),
+        "-o",
+        dir.path().join("x.tenzor").to_str().unwrap(),
+        "--align",
+        "100",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("alignment 100"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!text(&o.stderr).contains("panicked"));
+}

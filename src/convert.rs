@@ -1,6 +1,7 @@
-//! Conversion between .tenzor and .safetensors. The input is memory-mapped
-//! and streamed tensor by tensor into the output; nothing is read into RAM
-//! but the index.
+//! Conversion of any readable file (.tenzor, .safetensors, .gguf, shard
+//! sets) to .tenzor or .safetensors. The input is memory-mapped and
+//! streamed tensor by tensor into the output; nothing is read into RAM but
+//! the index.
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -8,33 +9,19 @@ use std::path::Path;
 use crate::atomic::AtomicFile;
 use crate::dtype::DType;
 use crate::error::{Error, ErrorKind, Result};
-use crate::reader::{map_file, TensorFile};
+use crate::reader::{Format, TensorFile};
 use crate::writer::{Writer, WriterOptions};
 
-/// File formats `convert` reads and writes.
+/// File formats `convert` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
-    /// .tenzor (version 2; version 1 as input only).
+    /// .tenzor version 2.
     Tenzor,
     /// .safetensors.
     Safetensors,
 }
 
 impl FileKind {
-    /// Recognises a file from its first bytes.
-    pub fn detect(bytes: &[u8]) -> Option<FileKind> {
-        if bytes.starts_with(&crate::format::MAGIC) {
-            return Some(FileKind::Tenzor);
-        }
-        if bytes.len() > 8 {
-            let n = u64::from_le_bytes(bytes[..8].try_into().ok()?);
-            if n >= 2 && n <= (bytes.len() - 8) as u64 && bytes[8] == b'{' {
-                return Some(FileKind::Safetensors);
-            }
-        }
-        None
-    }
-
     /// The output format a file name asks for, from its extension.
     pub fn from_extension(path: &Path) -> Option<FileKind> {
         match path.extension()?.to_str()? {
@@ -56,7 +43,7 @@ pub struct ConvertOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvertStats {
     /// Format read.
-    pub from: FileKind,
+    pub from: Format,
     /// Format written.
     pub to: FileKind,
     /// Tensors written.
@@ -79,8 +66,9 @@ pub(crate) struct Source<'a> {
     pub tensors: Vec<SourceTensor<'a>>,
 }
 
-/// Converts `input` to `output`: the input format comes from its content,
-/// the output format from its extension (.tenzor or .safetensors).
+/// Converts `input` to `output`: the input format comes from its content
+/// (anything [`TensorFile::open`] reads), the output format from its
+/// extension (.tenzor or .safetensors).
 /// `progress` is called after each tensor with (bytes done, bytes total).
 pub fn convert(
     input: &Path,
@@ -98,18 +86,9 @@ pub fn convert(
     if same_file(input, output) {
         return Err(Error::invalid("input and output are the same file").in_file(output));
     }
-    let map = map_file(input)?;
-    let from = FileKind::detect(&map).ok_or_else(|| {
-        Error::format("unrecognised format (neither .tenzor nor .safetensors)").in_file(input)
-    })?;
-    let tenzor;
-    let src = match from {
-        FileKind::Tenzor => {
-            tenzor = TensorFile::from_bytes(&map).map_err(|e| e.in_file(input))?;
-            tenzor_source(&tenzor)
-        }
-        FileKind::Safetensors => safetensors_source(&map).map_err(|e| e.in_file(input))?,
-    };
+    let file = TensorFile::open(input)?;
+    let from = file.format();
+    let src = source(&file);
     let data_bytes = src.tensors.iter().map(|t| t.data.len() as u64).sum();
     match to {
         FileKind::Tenzor => write_tenzor(&src, output, opts, data_bytes, progress)?,
@@ -130,7 +109,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn tenzor_source<'a>(f: &'a TensorFile<'_>) -> Source<'a> {
+/// Any open file as a source, in position order.
+fn source<'a>(f: &'a TensorFile<'_>) -> Source<'a> {
     Source {
         metadata: f.metadata_json().to_string(),
         tensors: f
@@ -143,42 +123,6 @@ fn tenzor_source<'a>(f: &'a TensorFile<'_>) -> Source<'a> {
             })
             .collect(),
     }
-}
-
-/// Reads a safetensors file with the official crate (which validates every
-/// offset), in data order, keeping `__metadata__` keys in file order.
-pub(crate) fn safetensors_source(bytes: &[u8]) -> Result<Source<'_>> {
-    let (n, meta) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| Error::format(format!("not a valid safetensors file: {e}")))?;
-    let data = &bytes[8 + n..];
-    // The crate holds `__metadata__` in a HashMap; re-read the header with
-    // an order-preserving map so a round trip keeps its bytes.
-    let header: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&bytes[8..8 + n])
-            .map_err(|e| Error::format(format!("safetensors header is not JSON: {e}")))?;
-    let metadata = match header.get("__metadata__") {
-        Some(m @ serde_json::Value::Object(_)) => m.to_string(),
-        _ => "{}".to_string(),
-    };
-    let mut tensors = Vec::new();
-    for name in meta.offset_keys() {
-        let info = meta.info(&name).expect("offset_keys lists known names");
-        let dtype = DType::from_safetensors(info.dtype).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unsupported,
-                format!("dtype {:?} is not supported", info.dtype),
-            )
-            .for_tensor(&name)
-        })?;
-        let (begin, end) = info.data_offsets;
-        tensors.push(SourceTensor {
-            dtype,
-            shape: info.shape.iter().map(|&d| d as u64).collect(),
-            data: &data[begin..end],
-            name,
-        });
-    }
-    Ok(Source { metadata, tensors })
 }
 
 fn write_tenzor(

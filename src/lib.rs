@@ -15,8 +15,11 @@ mod atomic;
 pub mod convert;
 pub mod dtype;
 mod error;
+mod foreign;
 pub mod format;
+mod native;
 mod reader;
+mod shards;
 mod tensor;
 mod writer;
 

@@ -1,0 +1,529 @@
+//! Validation of and access to native .tenzor files (version 2 and the
+//! legacy version 1). Validation reads the header, metadata, index and
+//! names, never tensor data, and allocates nothing per tensor.
+
+use crate::dtype::DType;
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::{self, ent, hdr, legacy, u16_at, u32_at, u64_at, Layout};
+use crate::tensor::Tensor;
+
+/// Where the regions of a validated file are (all offsets are in bounds).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Native {
+    pub version: u32,
+    pub flags: u32,
+    pub count: usize,
+    pub index_offset: usize,
+    pub order_offset: usize,
+    pub names_offset: usize,
+    pub names_size: usize,
+    pub data_offset: usize,
+    pub metadata_size: usize,
+    pub alignment: u64,
+    pub header_checksum: u64,
+}
+
+impl Native {
+    pub fn is_legacy(&self) -> bool {
+        self.version == format::VERSION_LEGACY
+    }
+
+    /// The raw metadata bytes.
+    pub fn metadata<'a>(&self, b: &'a [u8]) -> &'a [u8] {
+        &b[format::HEADER_SIZE..format::HEADER_SIZE + self.metadata_size]
+    }
+
+    fn entry<'a>(&self, b: &'a [u8], i: usize) -> &'a [u8] {
+        let size = if self.is_legacy() {
+            format::LEGACY_ENTRY_SIZE
+        } else {
+            format::ENTRY_SIZE
+        };
+        &b[self.index_offset + i * size..][..size]
+    }
+
+    fn entry_hash(&self, b: &[u8], i: usize) -> u64 {
+        u64_at(self.entry(b, i), ent::NAME_HASH)
+    }
+
+    fn entry_name_bytes<'a>(&self, b: &'a [u8], i: usize) -> &'a [u8] {
+        let e = self.entry(b, i);
+        let off = self.names_offset + u32_at(e, ent::NAME_OFFSET) as usize;
+        &b[off..off + u32_at(e, ent::NAME_LEN) as usize]
+    }
+
+    /// Binary search by (hash, name); a scan for legacy files (unsorted, no names).
+    pub fn find(&self, b: &[u8], name: &str) -> Option<usize> {
+        let hash = format::fnv1a(name.as_bytes());
+        if self.is_legacy() {
+            return self.find_hash(b, hash);
+        }
+        let (mut lo, mut hi) = (0, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let key = (self.entry_hash(b, mid), self.entry_name_bytes(b, mid));
+            match key.cmp(&(hash, name.as_bytes())) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    /// The first entry (in index order) whose name hashes to `hash`.
+    pub fn find_hash(&self, b: &[u8], hash: u64) -> Option<usize> {
+        if self.is_legacy() {
+            return (0..self.count).find(|&i| self.entry_hash(b, i) == hash);
+        }
+        let (mut lo, mut hi) = (0, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.entry_hash(b, mid) < hash {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo < self.count && self.entry_hash(b, lo) == hash).then_some(lo)
+    }
+
+    /// The entry holding the tensor at insertion `position`.
+    pub fn entry_of_position(&self, b: &[u8], p: usize) -> usize {
+        if self.is_legacy() {
+            p
+        } else {
+            u32_at(b, self.order_offset + 4 * p) as usize
+        }
+    }
+
+    /// The view of entry `i` (validated at open, so in bounds).
+    pub fn tensor<'a>(&self, b: &'a [u8], i: usize) -> Tensor<'a> {
+        let e = self.entry(b, i);
+        let mut shape = [0u64; format::MAX_DIMS];
+        if self.is_legacy() {
+            let ndim = e[legacy::NDIM] as usize;
+            for (d, s) in shape.iter_mut().enumerate().take(ndim) {
+                *s = u32_at(e, legacy::SHAPE + 4 * d) as u64;
+            }
+            let off = self.data_offset + u64_at(e, legacy::DATA_OFFSET) as usize;
+            let size = u64_at(e, legacy::DATA_SIZE) as usize;
+            return Tensor {
+                name: None,
+                name_hash: u64_at(e, legacy::NAME_HASH),
+                dtype: DType::from_code(e[legacy::DTYPE] as u16).unwrap_or(DType::U8),
+                ndim: ndim as u8,
+                shape,
+                data: &b[off..off + size],
+                offset: off as u64,
+                checksum: None,
+                position: i,
+            };
+        }
+        let ndim = e[ent::NDIM] as usize;
+        for (d, s) in shape.iter_mut().enumerate().take(ndim) {
+            *s = u64_at(e, ent::SHAPE + 8 * d);
+        }
+        let off = self.data_offset + u64_at(e, ent::DATA_OFFSET) as usize;
+        let size = u64_at(e, ent::DATA_SIZE) as usize;
+        // Validated at open: in bounds, UTF-8, followed by a NUL.
+        let name = std::str::from_utf8(self.entry_name_bytes(b, i)).unwrap_or("");
+        Tensor {
+            name: Some(name),
+            name_hash: u64_at(e, ent::NAME_HASH),
+            dtype: DType::from_code(u16_at(e, ent::DTYPE)).unwrap_or(DType::U8),
+            ndim: ndim as u8,
+            shape,
+            data: &b[off..off + size],
+            offset: off as u64,
+            checksum: Some(u64_at(e, ent::CHECKSUM)),
+            position: u32_at(e, ent::POSITION) as usize,
+        }
+    }
+}
+
+/// Converts a file offset to `usize`, failing on 32-bit targets for huge files.
+fn to_usize(v: u64, what: &str) -> Result<usize> {
+    usize::try_from(v).map_err(|_| Error::format(format!("{what} {v} does not fit in memory")))
+}
+
+/// Validates the whole structure of a .tenzor file held in `b`.
+pub(crate) fn parse(b: &[u8]) -> Result<Native> {
+    let len = b.len() as u64;
+    if len < 8 || b[..8] != format::MAGIC {
+        return Err(Error::format("not a tenzor file (bad magic bytes)"));
+    }
+    if b.len() < format::HEADER_SIZE {
+        return Err(Error::format(format!(
+            "file is truncated: {len} bytes, the header alone needs {}",
+            format::HEADER_SIZE
+        )));
+    }
+    match u32_at(b, hdr::VERSION) {
+        format::VERSION => parse_v2(b),
+        format::VERSION_LEGACY => parse_v1(b),
+        v => Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("unsupported format version {v} (this library reads versions 1 and 2)"),
+        )),
+    }
+}
+
+fn check_flags(flags: u32) -> Result<()> {
+    let unknown_required = flags & format::REQUIRED_FLAGS_MASK;
+    if unknown_required != 0 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("header flags {unknown_required:#x} are required but unknown to this version"),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_v2(b: &[u8]) -> Result<Native> {
+    let len = b.len() as u64;
+    let flags = u32_at(b, hdr::FLAGS);
+    check_flags(flags)?;
+    if u32_at(b, hdr::ZERO) != 0 || u32_at(b, hdr::RESERVED) != 0 {
+        return Err(Error::format("reserved header bytes are not zero"));
+    }
+    let count = u32_at(b, hdr::TENSOR_COUNT) as u64;
+    let index_offset = u64_at(b, hdr::INDEX_OFFSET);
+    let data_offset = u64_at(b, hdr::DATA_OFFSET);
+    let metadata_size = u32_at(b, hdr::METADATA_SIZE) as u64;
+    let alignment = u32_at(b, hdr::ALIGNMENT) as u64;
+    let stored_checksum = u64_at(b, hdr::CHECKSUM);
+    let names_size = u32_at(b, hdr::NAMES_SIZE) as u64;
+
+    if !format::valid_alignment(alignment) {
+        return Err(Error::format(format!(
+            "alignment {alignment} is not a power of two between {} and {}",
+            format::MIN_ALIGNMENT,
+            format::MAX_ALIGNMENT
+        )));
+    }
+    let layout = Layout::new(metadata_size, count, names_size, alignment)
+        .ok_or_else(|| Error::format("region sizes overflow"))?;
+    if index_offset != layout.index_offset {
+        return Err(Error::format(format!(
+            "index offset {index_offset} should be {} (metadata end rounded up to 4096)",
+            layout.index_offset
+        )));
+    }
+    if data_offset < layout.min_data_offset
+        || data_offset % format::data_section_alignment(alignment) != 0
+    {
+        return Err(Error::format(format!(
+            "data offset {data_offset} is before the end of the names ({}) or not aligned to {}",
+            layout.names_end,
+            format::data_section_alignment(alignment)
+        )));
+    }
+    if data_offset > len {
+        return Err(Error::format(format!(
+            "file is truncated: {len} bytes, but the data section starts at {data_offset}"
+        )));
+    }
+    let data_offset_us = to_usize(data_offset, "data offset")?;
+    let region = &b[..data_offset_us];
+    let actual = format::header_region_checksum(region);
+    if actual != stored_checksum {
+        return Err(Error::new(
+            ErrorKind::Checksum,
+            format!(
+                "header checksum mismatch (stored {stored_checksum:#018x}, computed {actual:#018x}): header, metadata or index is corrupted"
+            ),
+        ));
+    }
+
+    let meta_end = format::HEADER_SIZE + metadata_size as usize;
+    check_metadata(&b[format::HEADER_SIZE..meta_end])?;
+    if b[meta_end..layout.index_offset as usize]
+        .iter()
+        .any(|&x| x != 0)
+    {
+        return Err(Error::format("padding after the metadata is not zero"));
+    }
+    if b[layout.names_end as usize..data_offset_us]
+        .iter()
+        .any(|&x| x != 0)
+    {
+        return Err(Error::format("padding before the data section is not zero"));
+    }
+
+    let native = Native {
+        version: format::VERSION,
+        flags,
+        count: count as usize,
+        index_offset: layout.index_offset as usize,
+        order_offset: layout.order_offset as usize,
+        names_offset: layout.names_offset as usize,
+        names_size: names_size as usize,
+        data_offset: data_offset_us,
+        metadata_size: metadata_size as usize,
+        alignment,
+        header_checksum: stored_checksum,
+    };
+    check_entries(b, &native)?;
+    Ok(native)
+}
+
+pub(crate) fn check_metadata(raw: &[u8]) -> Result<()> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let text = std::str::from_utf8(raw)
+        .map_err(|e| Error::format(format!("metadata is not UTF-8: {e}")))?;
+    if !text.trim_start().starts_with('{') {
+        return Err(Error::format("metadata is not a JSON object"));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|e| Error::format(format!("metadata is not valid JSON: {e}")))?;
+    Ok(())
+}
+
+/// Checks every index entry, the sort order, the order table, the names and
+/// the data layout, in two passes and without allocating.
+fn check_entries(b: &[u8], n: &Native) -> Result<()> {
+    let names = &b[n.names_offset..n.names_offset + n.names_size];
+    let entry = |i: usize| &b[n.index_offset + i * format::ENTRY_SIZE..][..format::ENTRY_SIZE];
+    let name_of = |e: &[u8]| -> Result<&str> {
+        let off = u32_at(e, ent::NAME_OFFSET) as usize;
+        let nlen = u32_at(e, ent::NAME_LEN) as usize;
+        let end = off
+            .checked_add(nlen)
+            .filter(|&end| end < names.len())
+            .ok_or_else(|| {
+                Error::format(format!("name at {off}+{nlen} is outside the name table"))
+            })?;
+        if names[end] != 0 {
+            return Err(Error::format("name is not followed by a NUL byte"));
+        }
+        let s = std::str::from_utf8(&names[off..end])
+            .map_err(|e| Error::format(format!("name is not valid UTF-8: {e}")))?;
+        format::check_name(s).map_err(Error::format)?;
+        Ok(s)
+    };
+
+    let mut prev: Option<(u64, &str)> = None;
+    for i in 0..n.count {
+        let e = entry(i);
+        let at = |err: Error| err.for_tensor(&format!("#{i}"));
+        let name = name_of(e)
+            .map_err(|err| Error::format(format!("index entry {i}: {}", err.message())))?;
+        let tagged = |err: Error| err.for_tensor(name);
+        let hash = u64_at(e, ent::NAME_HASH);
+        if hash != format::fnv1a(name.as_bytes()) {
+            return Err(tagged(Error::format("name hash does not match the name")));
+        }
+        if let Some(p) = prev {
+            match p.cmp(&(hash, name)) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => {
+                    return Err(Error::new(
+                        ErrorKind::DuplicateName,
+                        "name appears twice in the index",
+                    )
+                    .for_tensor(name))
+                }
+                std::cmp::Ordering::Greater => {
+                    return Err(tagged(Error::format("index is not sorted by (hash, name)")))
+                }
+            }
+        }
+        prev = Some((hash, name));
+        let code = u16_at(e, ent::DTYPE);
+        let dtype = DType::from_code(code).ok_or_else(|| {
+            tagged(Error::new(
+                ErrorKind::Unsupported,
+                format!("unknown dtype code {code}"),
+            ))
+        })?;
+        let ndim = e[ent::NDIM] as usize;
+        if ndim > format::MAX_DIMS {
+            return Err(tagged(Error::format(format!(
+                "rank {ndim} exceeds the maximum of 8"
+            ))));
+        }
+        if e[ent::FLAGS] != 0 {
+            return Err(tagged(Error::format("entry flags are not zero")));
+        }
+        let shape: [u64; format::MAX_DIMS] = std::array::from_fn(|d| u64_at(e, ent::SHAPE + 8 * d));
+        if shape[ndim..].iter().any(|&d| d != 0) {
+            return Err(tagged(Error::format(
+                "unused shape dimensions are not zero",
+            )));
+        }
+        let size = u64_at(e, ent::DATA_SIZE);
+        let expect = format::numel(&shape[..ndim])
+            .and_then(|n| dtype.byte_size(n))
+            .ok_or_else(|| {
+                tagged(Error::format(format!(
+                    "shape {:?} overflows or is not whole {dtype} blocks",
+                    &shape[..ndim]
+                )))
+            })?;
+        if expect != size {
+            return Err(tagged(Error::format(format!(
+                "byte size {size} does not match shape {:?} of {dtype} ({expect} bytes)",
+                &shape[..ndim]
+            ))));
+        }
+        let pos = u32_at(e, ent::POSITION) as usize;
+        if pos >= n.count || u32_at(b, n.order_offset + 4 * pos) as usize != i {
+            // order[pos] == i for every entry makes the order table a permutation.
+            return Err(at(Error::format(format!(
+                "position {pos} disagrees with the order table"
+            ))));
+        }
+    }
+
+    // In position order: names and data are laid out back to back.
+    let mut name_cursor = 0u64;
+    let mut data_end = 0u64;
+    for p in 0..n.count {
+        let e = entry(u32_at(b, n.order_offset + 4 * p) as usize);
+        let name = name_of(e)?;
+        let tagged = |err: Error| err.for_tensor(name);
+        if u32_at(e, ent::NAME_OFFSET) as u64 != name_cursor {
+            return Err(tagged(Error::format(
+                "name is not where the name table order puts it",
+            )));
+        }
+        name_cursor += name.len() as u64 + 1;
+        let off = u64_at(e, ent::DATA_OFFSET);
+        let size = u64_at(e, ent::DATA_SIZE);
+        let expected = format::align_up(data_end, n.alignment)
+            .ok_or_else(|| tagged(Error::format("data offset overflows")))?;
+        if off != expected {
+            return Err(tagged(Error::format(format!(
+                "data offset {off} should be {expected} (tensors are stored in order, each aligned to {})",
+                n.alignment
+            ))));
+        }
+        data_end = off
+            .checked_add(size)
+            .ok_or_else(|| tagged(Error::format("data range overflows")))?;
+        let abs_end = (n.data_offset as u64).checked_add(data_end);
+        if abs_end.is_none_or(|end| end > b.len() as u64) {
+            return Err(tagged(Error::format(format!(
+                "data [{off}, {data_end}) lies beyond the end of the file (file truncated?)"
+            ))));
+        }
+    }
+    if name_cursor != n.names_size as u64 {
+        return Err(Error::format("name table holds bytes no tensor uses"));
+    }
+    let file_end = n.data_offset as u64 + data_end;
+    if file_end != b.len() as u64 {
+        return Err(Error::format(format!(
+            "{} trailing bytes after the last tensor",
+            b.len() as u64 - file_end
+        )));
+    }
+    Ok(())
+}
+
+fn parse_v1(b: &[u8]) -> Result<Native> {
+    let len = b.len() as u64;
+    let flags = u32_at(b, hdr::FLAGS);
+    check_flags(flags)?;
+    let count = u32_at(b, hdr::TENSOR_COUNT) as u64;
+    let index_offset = u64_at(b, hdr::INDEX_OFFSET);
+    let data_offset = u64_at(b, hdr::DATA_OFFSET);
+    let metadata_size = u32_at(b, hdr::METADATA_SIZE) as u64;
+    let meta_end = format::HEADER_SIZE as u64 + metadata_size;
+    let index_end = count
+        .checked_mul(format::LEGACY_ENTRY_SIZE as u64)
+        .and_then(|s| s.checked_add(index_offset))
+        .ok_or_else(|| Error::format("index size overflows"))?;
+    if meta_end > len {
+        return Err(Error::format(format!(
+            "file is truncated: metadata ends at {meta_end}, file has {len} bytes"
+        )));
+    }
+    if index_offset < meta_end || index_offset % 8 != 0 {
+        return Err(Error::format(format!(
+            "index offset {index_offset} overlaps the metadata or is not 8-aligned"
+        )));
+    }
+    if index_end > len || data_offset > len {
+        return Err(Error::format(format!(
+            "file is truncated: index ends at {index_end}, data starts at {data_offset}, file has {len} bytes"
+        )));
+    }
+    if data_offset < index_end {
+        return Err(Error::format("data section overlaps the index"));
+    }
+    check_metadata(&b[format::HEADER_SIZE..meta_end as usize])?;
+    let native = Native {
+        version: format::VERSION_LEGACY,
+        flags,
+        count: count as usize,
+        index_offset: index_offset as usize,
+        order_offset: 0,
+        names_offset: 0,
+        names_size: 0,
+        data_offset: to_usize(data_offset, "data offset")?,
+        metadata_size: metadata_size as usize,
+        alignment: 1,
+        header_checksum: 0,
+    };
+    // Legacy tensors may come in any order; sorting the ranges is the only
+    // way to rule out overlaps. One allocation for the whole index.
+    let mut ranges: Vec<(u64, u64, usize)> = Vec::with_capacity(native.count);
+    let data_len = len - data_offset;
+    for i in 0..native.count {
+        let e =
+            &b[native.index_offset + i * format::LEGACY_ENTRY_SIZE..][..format::LEGACY_ENTRY_SIZE];
+        let hash = u64_at(e, legacy::NAME_HASH);
+        let tagged = |err: Error| err.for_tensor(&format!("{hash:#018x}"));
+        let code = e[legacy::DTYPE] as u16;
+        let dtype = DType::from_code(code)
+            .filter(|d| (*d as u16) < 12)
+            .ok_or_else(|| {
+                tagged(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("unknown legacy dtype code {code}"),
+                ))
+            })?;
+        let ndim = e[legacy::NDIM] as usize;
+        if ndim > format::LEGACY_MAX_DIMS {
+            return Err(tagged(Error::format(format!(
+                "rank {ndim} exceeds the legacy maximum of 5"
+            ))));
+        }
+        let mut dims = [0u64; format::LEGACY_MAX_DIMS];
+        for (d, s) in dims.iter_mut().enumerate().take(ndim) {
+            *s = u32_at(e, legacy::SHAPE + 4 * d) as u64;
+        }
+        let shape = &dims[..ndim];
+        let off = u64_at(e, legacy::DATA_OFFSET);
+        let size = u64_at(e, legacy::DATA_SIZE);
+        let expect = format::numel(shape).and_then(|n| dtype.byte_size(n));
+        if expect != Some(size) {
+            return Err(tagged(Error::format(format!(
+                "byte size {size} does not match shape {shape:?} of {dtype}"
+            ))));
+        }
+        let end = off
+            .checked_add(size)
+            .filter(|&end| end <= data_len)
+            .ok_or_else(|| {
+                tagged(Error::format(
+                    "data lies beyond the end of the file (file truncated?)",
+                ))
+            })?;
+        ranges.push((off, end, i));
+    }
+    ranges.sort_unstable();
+    for w in ranges.windows(2) {
+        if w[1].0 < w[0].1 {
+            let h = u64_at(b, native.index_offset + w[1].2 * format::LEGACY_ENTRY_SIZE);
+            return Err(
+                Error::format("data overlaps another tensor").for_tensor(&format!("{h:#018x}"))
+            );
+        }
+    }
+    Ok(native)
+}

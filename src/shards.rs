@@ -1,0 +1,189 @@
+//! Sharded checkpoints opened as one logical file: a Hugging Face style
+//! index (`model.safetensors.index.json`, and the same layout naming .tenzor
+//! shards) and GGUF splits.
+//!
+//! Shards are mapped at open, not lazily: mapping costs one mmap and an
+//! O(index) validation per shard, never tensor data, and opening them all
+//! up front means a missing or corrupt shard fails `open` instead of a later
+//! lookup, and lookups stay lock-free for many threads.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::format;
+use crate::reader::{Format, TensorFile};
+use crate::tensor::Tensor;
+
+/// Several files seen as one.
+pub(crate) struct Sharded {
+    pub shards: Vec<TensorFile<'static>>,
+    pub metadata: String,
+    /// First global position of each shard.
+    starts: Vec<usize>,
+    /// (shard, position in shard), sorted by (hash, name).
+    sorted: Vec<(u32, u32)>,
+}
+
+impl Sharded {
+    /// Indexes shards that are already open; refuses names held twice.
+    pub fn new(shards: Vec<TensorFile<'static>>, metadata: String) -> Result<Sharded> {
+        let mut starts = Vec::with_capacity(shards.len());
+        let mut total = 0usize;
+        let mut sorted = Vec::new();
+        for (s, f) in shards.iter().enumerate() {
+            if f.format() == Format::TenzorLegacy {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "legacy v1 files store no names and cannot be shards",
+                ));
+            }
+            starts.push(total);
+            total += f.len();
+            sorted.extend((0..f.len()).map(|p| (s as u32, p as u32)));
+        }
+        let mut set = Sharded {
+            shards,
+            metadata,
+            starts,
+            sorted: Vec::new(),
+        };
+        sorted.sort_unstable_by(|a, b| set.key(*a).cmp(&set.key(*b)));
+        for w in sorted.windows(2) {
+            if set.key(w[0]) == set.key(w[1]) {
+                let name = set.tensor_in(w[0]).display_name();
+                return Err(
+                    Error::new(ErrorKind::DuplicateName, "tensor appears in two shards")
+                        .for_tensor(&name),
+                );
+            }
+        }
+        set.sorted = sorted;
+        Ok(set)
+    }
+
+    fn tensor_in(&self, (s, p): (u32, u32)) -> Tensor<'_> {
+        let mut t = self.shards[s as usize]
+            .get_at(p as usize)
+            .expect("position in range");
+        t.position += self.starts[s as usize];
+        t
+    }
+
+    fn key(&self, at: (u32, u32)) -> (u64, &str) {
+        let t = self.tensor_in(at);
+        (t.name_hash(), t.name().unwrap_or(""))
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts
+            .last()
+            .map_or(0, |&s| s + self.shards.last().map_or(0, |f| f.len()))
+    }
+
+    pub fn get(&self, name: &str) -> Option<Tensor<'_>> {
+        let key = (format::fnv1a(name.as_bytes()), name);
+        let i = self
+            .sorted
+            .binary_search_by(|&at| self.key(at).cmp(&key))
+            .ok()?;
+        Some(self.tensor_in(self.sorted[i]))
+    }
+
+    pub fn get_by_hash(&self, hash: u64) -> Option<Tensor<'_>> {
+        let i = self.sorted.partition_point(|&at| self.key(at).0 < hash);
+        let at = *self.sorted.get(i)?;
+        (self.key(at).0 == hash).then(|| self.tensor_in(at))
+    }
+
+    pub fn get_at(&self, position: usize) -> Option<Tensor<'_>> {
+        let s = self
+            .starts
+            .partition_point(|&start| start <= position)
+            .checked_sub(1)?;
+        let p = position - self.starts[s];
+        (p < self.shards[s].len()).then(|| self.tensor_in((s as u32, p as u32)))
+    }
+}
+
+/// True for a shard path that stays inside the index's directory: relative,
+/// without `..`. (Symlinks are followed, as the Hugging Face cache needs.)
+fn contained(rel: &str) -> bool {
+    let p = Path::new(rel);
+    !rel.is_empty()
+        && p.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// Opens a `*.index.json` checkpoint index: `{"metadata": {...},
+/// "weight_map": {tensor: shard file}}`. Every listed tensor must be in the
+/// shard the map names, and every shard tensor must be listed.
+pub(crate) fn open_index(path: &Path, bytes: &[u8]) -> Result<Sharded> {
+    let v: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::format(format!("shard index is not valid JSON: {e}")))?;
+    let map = v
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| Error::format("shard index has no \"weight_map\" object"))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut files: Vec<&str> = Vec::new();
+    for (name, file) in map {
+        let file = file
+            .as_str()
+            .ok_or_else(|| Error::format("weight_map value is not a file name").for_tensor(name))?;
+        if !contained(file) {
+            return Err(Error::format(format!(
+                "shard path '{file}' escapes the index's directory"
+            ))
+            .for_tensor(name));
+        }
+        if !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    files.sort_unstable();
+    let mut shards = Vec::with_capacity(files.len());
+    for file in &files {
+        let shard_path: PathBuf = dir.join(file);
+        let f = TensorFile::open_single(&shard_path)?;
+        for t in f.iter() {
+            let name = t.display_name();
+            if map.get(&name).and_then(|v| v.as_str()) != Some(*file) {
+                return Err(Error::format(format!(
+                    "shard {file} holds a tensor the index does not list there"
+                ))
+                .for_tensor(&name));
+            }
+        }
+        shards.push(f);
+    }
+    for (name, file) in map {
+        let s = files
+            .iter()
+            .position(|f| Some(*f) == file.as_str())
+            .expect("listed above");
+        if shards[s].get(name).is_none() {
+            return Err(Error::format(format!(
+                "index lists it in {} but that shard does not hold it",
+                files[s]
+            ))
+            .for_tensor(name));
+        }
+    }
+    // Logical metadata: the index's "metadata", then the first shard's keys.
+    let mut meta = v
+        .get("metadata")
+        .and_then(|m| m.as_object())
+        .cloned()
+        .unwrap_or_default();
+    if let Some(first) = shards.first() {
+        if let Ok(serde_json::Value::Object(m)) = first.metadata() {
+            for (k, val) in m {
+                meta.entry(k).or_insert(val);
+            }
+        }
+    }
+    Sharded::new(shards, serde_json::Value::Object(meta).to_string())
+}

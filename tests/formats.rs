@@ -1,0 +1,227 @@
+//! One handle for every format: safetensors files and sharded checkpoints
+//! open zero-copy through `TensorFile::open`, with the same lookups.
+
+mod common;
+
+use common::*;
+use tenzor::{ConvertOptions, ErrorKind, Format, TensorFile};
+
+#[test]
+fn safetensors_files_open_zero_copy_with_what_the_python_package_reads() {
+    let reference = read_json(&fixture("safetensors/reference.json"));
+    for (rel, expected) in reference.as_object().unwrap() {
+        let f = TensorFile::open(fixture(rel)).unwrap();
+        assert_eq!(f.format(), Format::Safetensors);
+        assert_eq!(f.alignment(), 1, "safetensors promises no alignment");
+        f.verify().unwrap();
+        assert!(!f.has_checksums());
+        let base = f.as_bytes().as_ptr() as usize;
+        let header_len = expected["header_len"].as_u64().unwrap() as usize;
+        let tensors = expected["tensors"].as_array().unwrap();
+        assert_eq!(f.len(), tensors.len());
+        for (pos, (t, want)) in f.iter().zip(tensors).enumerate() {
+            assert_eq!(
+                t.name().unwrap(),
+                want["name"].as_str().unwrap(),
+                "{rel}: file order"
+            );
+            assert_eq!(t.dtype().name(), want["dtype"].as_str().unwrap());
+            assert_eq!(sha256(t.data()), want["sha256"].as_str().unwrap());
+            let begin = want["data_offsets"][0].as_u64().unwrap() as usize;
+            assert_eq!(
+                t.data().as_ptr() as usize - base,
+                8 + header_len + begin,
+                "a view into the mapping"
+            );
+            assert_eq!(t.file_offset() as usize, 8 + header_len + begin);
+            assert_eq!(
+                t.alignment(),
+                1 << (t.data().as_ptr() as usize).trailing_zeros().min(16)
+            );
+            let by_name = f.get(t.name().unwrap()).unwrap();
+            assert_eq!(by_name.data().as_ptr(), t.data().as_ptr());
+            assert_eq!(by_name.position(), pos);
+            assert_eq!(t.name_cstr().unwrap().to_str().unwrap(), t.name().unwrap());
+            let h = tenzor::hash_name(t.name().unwrap().as_bytes());
+            assert_eq!(f.get_by_hash(h).unwrap().name(), t.name());
+        }
+        match &expected["__metadata__"] {
+            serde_json::Value::Null => assert_eq!(f.metadata().unwrap(), serde_json::json!({})),
+            m => assert_eq!(&f.metadata().unwrap(), m),
+        }
+        // The same bytes borrowed from memory.
+        let bytes = std::fs::read(fixture(rel)).unwrap();
+        assert_eq!(TensorFile::from_bytes(&bytes).unwrap().len(), tensors.len());
+    }
+}
+
+#[test]
+fn misaligned_tensors_get_no_typed_slice_but_convert_to_f32() {
+    let bytes = std::fs::read(root().join("examples/sample.safetensors")).unwrap();
+    // The same file one byte off an 8-byte boundary: every F32 is misaligned.
+    let mut buf = vec![0u8; bytes.len() + 16];
+    let shift = (8 - buf.as_ptr() as usize % 8) % 8 + 1;
+    buf[shift..shift + bytes.len()].copy_from_slice(&bytes);
+    let shifted = TensorFile::from_bytes(&buf[shift..shift + bytes.len()]).unwrap();
+    let aligned = TensorFile::open(root().join("examples/sample.safetensors")).unwrap();
+    let mut checked = 0;
+    for (a, m) in aligned.iter().zip(shifted.iter()) {
+        if a.dtype() != tenzor::DType::F32 {
+            continue;
+        }
+        assert!(
+            a.as_slice::<f32>().is_some(),
+            "{:?} is aligned in the mapping",
+            a.name()
+        );
+        assert!(
+            m.as_slice::<f32>().is_none(),
+            "no typed slice over misaligned data"
+        );
+        assert_eq!(m.alignment(), 1);
+        let mut out = vec![0f32; m.numel() as usize];
+        m.to_f32(&mut out).unwrap();
+        assert_eq!(&out[..], a.as_slice::<f32>().unwrap());
+        checked += 1;
+    }
+    assert!(checked >= 5);
+}
+
+#[test]
+fn a_sharded_checkpoint_opens_as_one_file() {
+    let index = fixture("sharded/model.safetensors.index.json");
+    let f = TensorFile::open(&index).unwrap();
+    let reference = read_json(&fixture("safetensors/reference.json"));
+    let map = read_json(&index);
+    let weight_map = map["weight_map"].as_object().unwrap();
+    assert_eq!(f.shards().len(), 3);
+    assert_eq!(f.format(), Format::Safetensors);
+    assert_eq!(f.len(), weight_map.len());
+    assert_eq!(f.header().shards, 3);
+    // Positions run shard by shard, in each shard's file order.
+    let mut pos = 0;
+    for shard in 1..=3 {
+        let rel = format!("sharded/model-0000{shard}-of-00003.safetensors");
+        for want in reference[&rel]["tensors"].as_array().unwrap() {
+            let name = want["name"].as_str().unwrap();
+            let t = f.get_at(pos).unwrap();
+            assert_eq!(t.name(), Some(name));
+            assert_eq!(t.position(), pos);
+            assert_eq!(sha256(t.data()), want["sha256"].as_str().unwrap());
+            assert_eq!(
+                weight_map[name].as_str().unwrap(),
+                rel.trim_start_matches("sharded/")
+            );
+            let by_name = f.get(name).unwrap();
+            assert_eq!(by_name.data().as_ptr(), t.data().as_ptr());
+            assert_eq!(by_name.position(), pos);
+            assert_eq!(
+                f.get_by_hash(tenzor::hash_name(name.as_bytes()))
+                    .unwrap()
+                    .name(),
+                Some(name)
+            );
+            pos += 1;
+        }
+    }
+    assert!(f.get_at(pos).is_none());
+    assert!(f.get("nope").is_none());
+    let meta = f.metadata().unwrap();
+    assert_eq!(meta["total_size"], map["metadata"]["total_size"]);
+    assert_eq!(meta["format"], "pt");
+    f.verify().unwrap();
+}
+
+#[test]
+fn a_sharded_checkpoint_converts_to_one_tenzor_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model.tenzor");
+    let index = fixture("sharded/model.safetensors.index.json");
+    let stats = tenzor::convert(&index, &out, &ConvertOptions::default(), &mut |_, _| {}).unwrap();
+    assert_eq!(stats.from, Format::Safetensors);
+    let set = TensorFile::open(&index).unwrap();
+    let one = TensorFile::open(&out).unwrap();
+    one.verify().unwrap();
+    assert_eq!(one.len(), set.len());
+    for (a, b) in set.iter().zip(one.iter()) {
+        assert_eq!(
+            (a.name(), a.dtype(), a.shape(), a.data()),
+            (b.name(), b.dtype(), b.shape(), b.data())
+        );
+    }
+}
+
+/// Writes an index beside copies of the fixture shards and opens it.
+fn open_index(weight_map: serde_json::Value) -> tenzor::Error {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 1..=3 {
+        let name = format!("model-0000{i}-of-00003.safetensors");
+        std::fs::copy(fixture(&format!("sharded/{name}")), dir.path().join(&name)).unwrap();
+    }
+    let index = dir.path().join("model.safetensors.index.json");
+    std::fs::write(
+        &index,
+        serde_json::json!({"metadata": {}, "weight_map": weight_map}).to_string(),
+    )
+    .unwrap();
+    TensorFile::open(&index).unwrap_err()
+}
+
+#[test]
+fn hostile_or_inconsistent_shard_indexes_are_refused() {
+    let good = read_json(&fixture("sharded/model.safetensors.index.json"))["weight_map"].clone();
+    let with = |name: &str, file: &str| {
+        let mut m = good.clone();
+        m[name] = serde_json::Value::String(file.into());
+        m
+    };
+    let e = open_index(with("lm_head.weight", "../../etc/passwd"));
+    assert!(
+        e.to_string().contains("escapes the index's directory"),
+        "{e}"
+    );
+    let e = open_index(with("lm_head.weight", "/etc/passwd"));
+    assert!(
+        e.to_string().contains("escapes the index's directory"),
+        "{e}"
+    );
+    let e = open_index(with("lm_head.weight", "missing.safetensors"));
+    assert_eq!(e.kind(), ErrorKind::Io);
+    assert!(e.to_string().contains("missing.safetensors"), "{e}");
+    let e = open_index(with("lm_head.weight", "model-00001-of-00003.safetensors"));
+    assert!(e.to_string().contains("tensor 'lm_head.weight'"), "{e}");
+    let mut m = good.clone();
+    m.as_object_mut().unwrap().remove("lm_head.weight");
+    let e = open_index(m);
+    assert!(e.to_string().contains("does not list"), "{e}");
+    let mut m = good.clone();
+    m["ghost.weight"] = "model-00001-of-00003.safetensors".into();
+    let e = open_index(m);
+    assert!(
+        e.to_string().contains("tensor 'ghost.weight'") && e.to_string().contains("does not hold"),
+        "{e}"
+    );
+    let e = open_index(serde_json::json!([1, 2]));
+    assert!(e.to_string().contains("weight_map"), "{e}");
+}
+
+#[test]
+fn malformed_safetensors_never_crash() {
+    let good = std::fs::read(fixture("safetensors/special.safetensors")).unwrap();
+    for len in 0..good.len() {
+        let _ = TensorFile::from_bytes(&good[..len]);
+    }
+    for at in 0..good.len().min(2048) {
+        for x in [0x01u8, 0x80, 0xff] {
+            let mut m = good.clone();
+            m[at] ^= x;
+            if let Ok(f) = TensorFile::from_bytes(&m) {
+                for t in f.iter() {
+                    assert!(t.data().len() as u64 <= m.len() as u64);
+                }
+            }
+        }
+    }
+    let e = TensorFile::from_bytes(&good[..good.len() - 1]).unwrap_err();
+    assert!(e.to_string().contains("safetensors"), "{e}");
+}

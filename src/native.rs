@@ -305,6 +305,17 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
         Ok(s)
     };
 
+    // The layout rules run in position order, which is a random walk over
+    // the hash-ordered index (a cache miss per entry on large files). One
+    // scratch table, filled during the sequential pass, keeps it linear.
+    #[derive(Clone, Copy, Default)]
+    struct Placed {
+        slot: u32,
+        offset: u64,
+        size: u64,
+    }
+    let mut by_pos = vec![Placed::default(); n.count];
+    let mut name_cursor = 0u64;
     let mut prev: Option<(u64, &str)> = None;
     for i in 0..n.count {
         let e = entry(i);
@@ -332,6 +343,13 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
             }
         }
         prev = Some((hash, name));
+        // Names are stored back to back in index order.
+        if u32_at(e, ent::NAME_OFFSET) as u64 != name_cursor {
+            return Err(tagged(Error::format(
+                "name is not where the index order puts it in the name table",
+            )));
+        }
+        name_cursor += name.len() as u64 + 1;
         let code = u16_at(e, ent::DTYPE);
         let dtype = DType::from_code(code).ok_or_else(|| {
             tagged(Error::new(
@@ -376,23 +394,22 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
                 "position {pos} disagrees with the order table"
             ))));
         }
+        by_pos[pos] = Placed {
+            slot: i as u32,
+            offset: u64_at(e, ent::DATA_OFFSET),
+            size,
+        };
     }
 
     // In position order: names and data are laid out back to back.
-    let mut name_cursor = 0u64;
     let mut data_end = 0u64;
-    for p in 0..n.count {
-        let e = entry(u32_at(b, n.order_offset + 4 * p) as usize);
-        let name = name_of(e)?;
-        let tagged = |err: Error| err.for_tensor(name);
-        if u32_at(e, ent::NAME_OFFSET) as u64 != name_cursor {
-            return Err(tagged(Error::format(
-                "name is not where the name table order puts it",
-            )));
-        }
-        name_cursor += name.len() as u64 + 1;
-        let off = u64_at(e, ent::DATA_OFFSET);
-        let size = u64_at(e, ent::DATA_SIZE);
+    for placed in &by_pos {
+        // Only an error needs the name; fetch it then.
+        let tagged = |err: Error| match name_of(entry(placed.slot as usize)) {
+            Ok(name) => err.for_tensor(name),
+            Err(_) => err,
+        };
+        let (off, size) = (placed.offset, placed.size);
         let expected = format::align_up(data_end, n.alignment)
             .ok_or_else(|| tagged(Error::format("data offset overflows")))?;
         if off != expected {

@@ -303,11 +303,21 @@ impl Writer {
             let (a, b) = (&self.entries[a as usize], &self.entries[b as usize]);
             (a.hash, self.name_of(a)).cmp(&(b.hash, self.name_of(b)))
         });
+        // Names go in index order too, so validating them at open reads
+        // the name table front to back.
+        let mut name_at = layout.names_offset as usize;
         for (slot, &pos) in sorted.iter().enumerate() {
             let p = &self.entries[pos as usize];
             let at = layout.index_offset as usize + slot * format::ENTRY_SIZE;
             put64(&mut r, at + ent::NAME_HASH, p.hash);
-            put32(&mut r, at + ent::NAME_OFFSET, p.name_offset);
+            put32(
+                &mut r,
+                at + ent::NAME_OFFSET,
+                (name_at - layout.names_offset as usize) as u32,
+            );
+            let name = self.name_of(p);
+            r[name_at..name_at + name.len()].copy_from_slice(name);
+            name_at += name.len() + 1;
             put32(&mut r, at + ent::NAME_LEN, p.name_len);
             r[at + ent::DTYPE..at + ent::DTYPE + 2]
                 .copy_from_slice(&(p.dtype as u16).to_le_bytes());
@@ -325,8 +335,6 @@ impl Writer {
                 slot as u32,
             );
         }
-        let names_at = layout.names_offset as usize;
-        r[names_at..names_at + self.names.len()].copy_from_slice(&self.names);
         let sum = format::header_region_checksum(&r);
         put64(&mut r, hdr::CHECKSUM, sum);
         r

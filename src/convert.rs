@@ -37,6 +37,12 @@ impl FileKind {
 pub struct ConvertOptions {
     /// Per-tensor alignment of a .tenzor output (`None`: the default, 64).
     pub alignment: Option<u64>,
+    /// Split a .tenzor output into shards of at most this many data bytes
+    /// (a tensor larger than that gets a shard of its own). The output path
+    /// `dir/model.tenzor` then names the set: shards
+    /// `dir/model-00001-of-0000N.tenzor` and the index
+    /// `dir/model.tenzor.index.json`.
+    pub max_shard_size: Option<u64>,
 }
 
 /// What a conversion did.
@@ -90,8 +96,26 @@ pub fn convert(
     let from = file.format();
     let src = source(&file);
     let data_bytes = src.tensors.iter().map(|t| t.data.len() as u64).sum();
+    if to == FileKind::Safetensors && opts.max_shard_size.is_some() {
+        return Err(
+            Error::invalid("--max-shard-size applies to .tenzor output only").in_file(output),
+        );
+    }
     match to {
-        FileKind::Tenzor => write_tenzor(&src, output, opts, data_bytes, progress)?,
+        FileKind::Tenzor if opts.max_shard_size.is_some() => {
+            write_tenzor_shards(&src, output, opts, data_bytes, progress)?
+        }
+        FileKind::Tenzor => {
+            let mut done = 0;
+            write_tenzor(
+                &src.tensors,
+                &src.metadata,
+                output,
+                opts,
+                (&mut done, data_bytes),
+                progress,
+            )?
+        }
         FileKind::Safetensors => write_safetensors(&src, output, data_bytes, progress)?,
     }
     Ok(ConvertStats {
@@ -126,28 +150,104 @@ fn source<'a>(f: &'a TensorFile<'_>) -> Source<'a> {
 }
 
 fn write_tenzor(
+    tensors: &[SourceTensor<'_>],
+    metadata: &str,
+    output: &Path,
+    opts: &ConvertOptions,
+    (done, total): (&mut u64, u64),
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<()> {
+    // Reserve exactly: the header region then never has to move.
+    let wopts = WriterOptions {
+        alignment: opts.alignment.unwrap_or(crate::format::DEFAULT_ALIGNMENT),
+        reserve_tensors: tensors.len() as u64,
+        reserve_name_bytes: tensors.iter().map(|t| t.name.len() as u64).sum(),
+        reserve_metadata_bytes: metadata.len() as u64,
+    };
+    let mut w = Writer::create(output, wopts)?;
+    w.set_metadata(metadata)?;
+    for t in tensors {
+        w.add_tensor(&t.name, t.dtype, &t.shape, t.data)?;
+        *done += t.data.len() as u64;
+        progress(*done, total);
+    }
+    w.finish()
+}
+
+/// Writes a .tenzor shard set: greedy shards of at most `max_shard_size`
+/// data bytes, each a complete .tenzor file carrying the source metadata,
+/// and a Hugging Face style index naming them. On failure every file
+/// written so far is removed.
+fn write_tenzor_shards(
     src: &Source<'_>,
     output: &Path,
     opts: &ConvertOptions,
     total: u64,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<()> {
-    // Reserve exactly: the header region then never has to move.
-    let wopts = WriterOptions {
-        alignment: opts.alignment.unwrap_or(crate::format::DEFAULT_ALIGNMENT),
-        reserve_tensors: src.tensors.len() as u64,
-        reserve_name_bytes: src.tensors.iter().map(|t| t.name.len() as u64).sum(),
-        reserve_metadata_bytes: src.metadata.len() as u64,
-    };
-    let mut w = Writer::create(output, wopts)?;
-    w.set_metadata(&src.metadata)?;
-    let mut done = 0;
-    for t in &src.tensors {
-        w.add_tensor(&t.name, t.dtype, &t.shape, t.data)?;
-        done += t.data.len() as u64;
-        progress(done, total);
+    let max = opts.max_shard_size.unwrap_or(u64::MAX);
+    if max == 0 {
+        return Err(Error::invalid("--max-shard-size must be more than 0").in_file(output));
     }
-    w.finish()
+    let mut groups: Vec<&[SourceTensor<'_>]> = Vec::new();
+    let (mut start, mut size) = (0, 0u64);
+    for (i, t) in src.tensors.iter().enumerate() {
+        let len = t.data.len() as u64;
+        if i > start && size + len > max {
+            groups.push(&src.tensors[start..i]);
+            (start, size) = (i, 0);
+        }
+        size += len;
+    }
+    if start < src.tensors.len() || groups.is_empty() {
+        groups.push(&src.tensors[start..]);
+    }
+    let stem = output
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .ok_or_else(|| Error::invalid("output file name is not UTF-8").in_file(output))?;
+    let dir = output.parent().unwrap_or(Path::new(""));
+    let n = groups.len();
+    let names: Vec<String> = (1..=n)
+        .map(|i| format!("{stem}-{i:05}-of-{n:05}.tenzor"))
+        .collect();
+    let mut written: Vec<std::path::PathBuf> = Vec::new();
+    let result = (|| {
+        let mut done = 0;
+        let mut weight_map = serde_json::Map::new();
+        for (group, name) in groups.iter().zip(&names) {
+            let path = dir.join(name);
+            write_tenzor(
+                group,
+                &src.metadata,
+                &path,
+                opts,
+                (&mut done, total),
+                progress,
+            )?;
+            written.push(path);
+            for t in group.iter() {
+                weight_map.insert(t.name.clone(), name.clone().into());
+            }
+        }
+        let index = serde_json::json!({
+            "metadata": {"total_size": total},
+            "weight_map": weight_map,
+        });
+        let index_path = dir.join(format!("{stem}.tenzor.index.json"));
+        let mut out = AtomicFile::create(&index_path)?;
+        let text = serde_json::to_string_pretty(&index).expect("JSON values serialize") + "\n";
+        out.file()
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::io(&index_path, "cannot write", e))?;
+        out.commit()
+    })();
+    if result.is_err() {
+        for p in &written {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
 }
 
 /// Writes safetensors by hand rather than with `safetensors::serialize_to_file`:

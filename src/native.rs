@@ -61,8 +61,12 @@ impl Native {
         let (mut lo, mut hi) = (0, self.count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let key = (self.entry_hash(b, mid), self.entry_name_bytes(b, mid));
-            match key.cmp(&(hash, name.as_bytes())) {
+            // Names are only compared on equal hashes (rare but for the hit).
+            let ord = self
+                .entry_hash(b, mid)
+                .cmp(&hash)
+                .then_with(|| self.entry_name_bytes(b, mid).cmp(name.as_bytes()));
+            match ord {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Some(mid),

@@ -225,3 +225,77 @@ fn malformed_safetensors_never_crash() {
     let e = TensorFile::from_bytes(&good[..good.len() - 1]).unwrap_err();
     assert!(e.to_string().contains("safetensors"), "{e}");
 }
+
+#[test]
+fn max_shard_size_writes_a_tenzor_shard_set_that_opens_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model.tenzor");
+    let src = root().join("examples/sample.safetensors");
+    let opts = ConvertOptions {
+        max_shard_size: Some(16 << 10),
+        ..Default::default()
+    };
+    tenzor::convert(&src, &out, &opts, &mut |_, _| {}).unwrap();
+    let names = dir_names(dir.path());
+    let shards: Vec<_> = names.iter().filter(|n| n.ends_with(".tenzor")).collect();
+    assert!(shards.len() >= 3, "{names:?}");
+    assert!(names.contains(&"model.tenzor.index.json".to_string()));
+    assert!(!out.exists(), "the set is named by its index");
+    let n = shards.len();
+    for (i, s) in shards.iter().enumerate() {
+        assert_eq!(**s, format!("model-{:05}-of-{n:05}.tenzor", i + 1));
+        let f = TensorFile::open(dir.path().join(s)).unwrap();
+        let data: u64 = f.iter().map(|t| t.data().len() as u64).sum();
+        assert!(
+            data <= 16 << 10 || f.len() == 1,
+            "shard {s} holds {data} bytes"
+        );
+        assert_eq!(
+            f.metadata().unwrap()["format"],
+            "pt",
+            "each shard keeps the metadata"
+        );
+    }
+    let set = TensorFile::open(dir.path().join("model.tenzor.index.json")).unwrap();
+    let orig = TensorFile::open(&src).unwrap();
+    assert_eq!(set.shards().len(), n);
+    assert_eq!(set.len(), orig.len());
+    for (a, b) in orig.iter().zip(set.iter()) {
+        assert_eq!(
+            (a.name(), a.dtype(), a.shape(), a.data()),
+            (b.name(), b.dtype(), b.shape(), b.data())
+        );
+        assert_eq!(a.position(), b.position());
+    }
+    set.verify().unwrap();
+    let total: u64 = orig.iter().map(|t| t.data().len() as u64).sum();
+    assert_eq!(set.metadata().unwrap()["total_size"], total);
+}
+
+#[test]
+fn a_failed_shard_set_leaves_no_shards_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model.tenzor");
+    // Shard 3's path is taken by a directory, so writing it fails.
+    let opts = ConvertOptions {
+        max_shard_size: Some(16 << 10),
+        ..Default::default()
+    };
+    let probe = tempfile::tempdir().unwrap();
+    let src = root().join("examples/sample.safetensors");
+    tenzor::convert(
+        &src,
+        &probe.path().join("model.tenzor"),
+        &opts,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let n = dir_names(probe.path()).len() - 1;
+    std::fs::create_dir(dir.path().join(format!("model-00003-of-{n:05}.tenzor"))).unwrap();
+    let e = tenzor::convert(&src, &out, &opts, &mut |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("directory"), "{e}");
+    assert_eq!(
+        dir_names(dir.path()),
+        vec![format!("model-00003-of-{n:05}.tenzor")]
+    );
+}

@@ -28,6 +28,10 @@ enum Cmd {
         /// Per-tensor alignment of a .tenzor output (64..65536, power of two).
         #[arg(long, value_name = "N")]
         align: Option<u64>,
+        /// Write a .tenzor shard set with shards of at most SIZE data bytes
+        /// (e.g. 2GB, 500MB, 1GiB, 4096).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_shard_size: Option<u64>,
         /// Never show a progress bar.
         #[arg(long)]
         quiet: bool,
@@ -85,8 +89,17 @@ fn run(cmd: Cmd) -> tenzor::Result<()> {
             input,
             output,
             align,
+            max_shard_size,
             quiet,
-        } => convert(input, output, align, quiet),
+        } => convert(
+            input,
+            output,
+            ConvertOptions {
+                alignment: align,
+                max_shard_size,
+            },
+            quiet,
+        ),
         Cmd::Info { file, json } => info(file, json),
         Cmd::Verify { file } => {
             let f = TensorFile::open(&file)?;
@@ -107,7 +120,41 @@ fn run(cmd: Cmd) -> tenzor::Result<()> {
     }
 }
 
-fn convert(input: PathBuf, output: PathBuf, align: Option<u64>, quiet: bool) -> tenzor::Result<()> {
+/// Parses a size like `2GB` (powers of 1000, as Hugging Face writes them),
+/// `1GiB` (powers of 1024) or a plain number of bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size such as 2GB or 500MiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "unknown size unit in '{s}' (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+            ))
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size '{s}' is too large"))
+}
+
+fn convert(
+    input: PathBuf,
+    output: PathBuf,
+    opts: ConvertOptions,
+    quiet: bool,
+) -> tenzor::Result<()> {
     let size = std::fs::metadata(&input).map(|m| m.len()).unwrap_or(0);
     let bar = (!quiet && std::io::stdout().is_terminal() && size > 64 << 20).then(|| {
         let b = indicatif::ProgressBar::new(size);
@@ -125,12 +172,7 @@ fn convert(input: PathBuf, output: PathBuf, align: Option<u64>, quiet: bool) -> 
             b.set_position(done);
         }
     };
-    let stats = tenzor::convert(
-        &input,
-        &output,
-        &ConvertOptions { alignment: align },
-        &mut progress,
-    )?;
+    let stats = tenzor::convert(&input, &output, &opts, &mut progress)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -178,10 +220,22 @@ fn info(file: PathBuf, json: bool) -> tenzor::Result<()> {
         return Ok(());
     }
     println!("{}: {}", file.display(), h.format);
-    println!(
-        "  tensors {}  alignment {}  index @{}  data @{}  size {}  checksum {:#018x}",
-        h.tensor_count, h.alignment, h.index_offset, h.data_offset, h.file_size, h.header_checksum
-    );
+    if h.shards > 1 {
+        println!(
+            "  tensors {}  shards {}  alignment {}  size {}",
+            h.tensor_count, h.shards, h.alignment, h.file_size
+        );
+    } else {
+        println!(
+            "  tensors {}  alignment {}  index @{}  data @{}  size {}  checksum {:#018x}",
+            h.tensor_count,
+            h.alignment,
+            h.index_offset,
+            h.data_offset,
+            h.file_size,
+            h.header_checksum
+        );
+    }
     println!(
         "  metadata {}",
         serde_json::to_string(&meta).expect("JSON values serialize")

@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Prints the README's benchmark table from criterion's results.
+
+Reads the median of every benchmark under target/criterion (written by
+`cargo bench --bench open_lookup`) and gives tenzor's time as a ratio of
+the peer's (safetensors crate, or a plain file copy) measured in the same run.
+"""
+import json
+import pathlib
+import sys
+
+root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
+
+
+def median(*parts):
+    p = root.joinpath(*parts, "new", "estimates.json")
+    return json.loads(p.read_text())["median"]["point_estimate"]
+
+
+def fmt(ns):
+    for unit, div in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= div:
+            return f"{ns / div:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+rows = []
+for n in ("100", "10000", "100000"):
+    t, s = median("open_lookup", "tenzor", n), median("open_lookup", "safetensors", n)
+    rows.append((f"open + 1 lookup, {int(n):,} tensors", fmt(t), fmt(s), f"{s / t:.1f}x faster" if s > t else f"{t / s:.1f}x slower"))
+t, s = median("lookup_10000", "tenzor"), median("lookup_10000", "safetensors")
+rows.append(("104 lookups in an open 10,000-tensor file", fmt(t), fmt(s), f"{s / t:.1f}x faster" if s > t else f"{t / s:.1f}x slower"))
+t, c = median("convert_64MiB", "tenzor_convert"), median("convert_64MiB", "file_copy_fsync")
+mib = 64
+rows.append(("convert 64 MiB safetensors -> .tenzor (vs copy + fsync)", f"{fmt(t)} ({mib / (t / 1e9):.0f} MiB/s)", f"{fmt(c)} ({mib / (c / 1e9):.0f} MiB/s)", f"{c / t:.2f}x the copy's throughput"))
+
+print("| benchmark (median) | tenzor | peer | tenzor vs peer |")
+print("|---|---|---|---|")
+for r in rows:
+    print("| " + " | ".join(r) + " |")

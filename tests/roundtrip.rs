@@ -11,7 +11,10 @@ fn convert_quiet(input: &std::path::Path, output: &std::path::Path, align: Optio
     convert(
         input,
         output,
-        &ConvertOptions { alignment: align },
+        &ConvertOptions {
+            alignment: align,
+            ..Default::default()
+        },
         &mut |_, _| {},
     )
     .unwrap_or_else(|e| panic!("convert {} failed: {e}", input.display()));

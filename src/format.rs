@@ -90,8 +90,11 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 }
 
 /// Checksum of the region before the data, with the header's checksum field
-/// read as zero.
+/// read as zero. A region too short to hold the field is hashed as it is.
 pub fn header_region_checksum(region: &[u8]) -> u64 {
+    if region.len() < hdr::CHECKSUM + 8 {
+        return checksum(region);
+    }
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&region[..hdr::CHECKSUM]);
     h.update(&[0u8; 8]);

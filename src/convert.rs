@@ -1,4 +1,4 @@
-//! Conversion between .tenzor and .safetensors. The input is memory-mapped
+//! Conversion between .tenzor, .safetensors and .gguf. The input is memory-mapped
 //! and streamed tensor by tensor into the output; nothing is read into RAM
 //! but the index.
 
@@ -18,6 +18,8 @@ pub enum FileKind {
     Tenzor,
     /// .safetensors.
     Safetensors,
+    /// .gguf (versions 2 and 3 as input, version 3 as output).
+    Gguf,
 }
 
 impl FileKind {
@@ -25,6 +27,9 @@ impl FileKind {
     pub fn detect(bytes: &[u8]) -> Option<FileKind> {
         if bytes.starts_with(&crate::format::MAGIC) {
             return Some(FileKind::Tenzor);
+        }
+        if bytes.starts_with(&crate::gguf::MAGIC) {
+            return Some(FileKind::Gguf);
         }
         if bytes.len() > 8 {
             let n = u64::from_le_bytes(bytes[..8].try_into().ok()?);
@@ -40,6 +45,7 @@ impl FileKind {
         match path.extension()?.to_str()? {
             "tenzor" => Some(FileKind::Tenzor),
             "safetensors" => Some(FileKind::Safetensors),
+            "gguf" => Some(FileKind::Gguf),
             _ => None,
         }
     }
@@ -80,7 +86,7 @@ pub(crate) struct Source<'a> {
 }
 
 /// Converts `input` to `output`: the input format comes from its content,
-/// the output format from its extension (.tenzor or .safetensors).
+/// the output format from its extension (.tenzor, .safetensors or .gguf).
 /// `progress` is called after each tensor with (bytes done, bytes total).
 pub fn convert(
     input: &Path,
@@ -89,10 +95,10 @@ pub fn convert(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ConvertStats> {
     let to = FileKind::from_extension(output).ok_or_else(|| {
-        Error::invalid("cannot tell the output format from the file name; use a .tenzor or .safetensors extension")
+        Error::invalid("cannot tell the output format from the file name; use a .tenzor, .safetensors or .gguf extension")
             .in_file(output)
     })?;
-    if to == FileKind::Safetensors && opts.alignment.is_some() {
+    if to != FileKind::Tenzor && opts.alignment.is_some() {
         return Err(Error::invalid("--align applies to .tenzor output only").in_file(output));
     }
     if same_file(input, output) {
@@ -100,7 +106,7 @@ pub fn convert(
     }
     let map = map_file(input)?;
     let from = FileKind::detect(&map).ok_or_else(|| {
-        Error::format("unrecognised format (neither .tenzor nor .safetensors)").in_file(input)
+        Error::format("unrecognised format (not .tenzor, .safetensors or .gguf)").in_file(input)
     })?;
     let tenzor;
     let src = match from {
@@ -109,11 +115,13 @@ pub fn convert(
             tenzor_source(&tenzor)
         }
         FileKind::Safetensors => safetensors_source(&map).map_err(|e| e.in_file(input))?,
+        FileKind::Gguf => crate::gguf::gguf_source(&map).map_err(|e| e.in_file(input))?,
     };
     let data_bytes = src.tensors.iter().map(|t| t.data.len() as u64).sum();
     match to {
         FileKind::Tenzor => write_tenzor(&src, output, opts, data_bytes, progress)?,
         FileKind::Safetensors => write_safetensors(&src, output, data_bytes, progress)?,
+        FileKind::Gguf => crate::gguf_write::write_gguf(&src, output, data_bytes, progress)?,
     }
     Ok(ConvertStats {
         from,

@@ -19,6 +19,8 @@ pub enum FileKind {
     Tenzor,
     /// .safetensors.
     Safetensors,
+    /// .gguf (versions 2 and 3 as input, version 3 as output).
+    Gguf,
 }
 
 impl FileKind {
@@ -27,6 +29,7 @@ impl FileKind {
         match path.extension()?.to_str()? {
             "tenzor" => Some(FileKind::Tenzor),
             "safetensors" => Some(FileKind::Safetensors),
+            "gguf" => Some(FileKind::Gguf),
             _ => None,
         }
     }
@@ -83,10 +86,10 @@ pub fn convert(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ConvertStats> {
     let to = FileKind::from_extension(output).ok_or_else(|| {
-        Error::invalid("cannot tell the output format from the file name; use a .tenzor or .safetensors extension")
+        Error::invalid("cannot tell the output format from the file name; use a .tenzor, .safetensors or .gguf extension")
             .in_file(output)
     })?;
-    if to == FileKind::Safetensors && opts.alignment.is_some() {
+    if to != FileKind::Tenzor && opts.alignment.is_some() {
         return Err(Error::invalid("--align applies to .tenzor output only").in_file(output));
     }
     if same_file(input, output) {
@@ -117,6 +120,7 @@ pub fn convert(
             )?
         }
         FileKind::Safetensors => write_safetensors(&src, output, data_bytes, progress)?,
+        FileKind::Gguf => crate::gguf_write::write_gguf(&src, output, data_bytes, progress)?,
     }
     Ok(ConvertStats {
         from,

@@ -225,3 +225,27 @@ pub(crate) fn safetensors(bytes: &[u8]) -> Result<Foreign> {
         tensors,
     )
 }
+
+/// Parses a GGUF file (see `gguf.rs`). Its metadata is the KV object plus
+/// `__gguf_types__`, the GGUF type of every key, so a conversion back to
+/// GGUF restores every value with its exact type.
+pub(crate) fn gguf(bytes: &[u8]) -> Result<Foreign> {
+    let g = crate::gguf::parse(bytes)?;
+    let metadata = crate::gguf::with_types(&g)?;
+    let tensors = g.tensors.iter().map(|t| ForeignTensor {
+        name: &t.name,
+        dtype: t.dtype,
+        shape: t.dims(),
+        offset: t.offset,
+        size: t.size,
+    });
+    Foreign::build(
+        Format::Gguf,
+        g.version,
+        metadata,
+        g.alignment,
+        g.data_offset,
+        bytes.len(),
+        tensors,
+    )
+}

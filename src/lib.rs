@@ -4,7 +4,7 @@
 //!   structure without touching tensor data, and hands out [`Tensor`] views
 //!   that point into the mapping.
 //! - [`Writer`] streams tensors into a new file and renames it into place.
-//! - [`convert`] turns .safetensors into .tenzor and back.
+//! - [`convert`] turns .safetensors and .gguf into .tenzor and back.
 //!
 //! The byte layout is specified in FORMAT.md.
 
@@ -17,6 +17,8 @@ pub mod dtype;
 mod error;
 mod foreign;
 pub mod format;
+mod gguf;
+mod gguf_write;
 mod native;
 mod reader;
 mod shards;

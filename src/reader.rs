@@ -186,10 +186,7 @@ fn parse(b: &[u8]) -> Result<Kind> {
     match detect(b) {
         Some(Detected::Native) => native::parse(b).map(Kind::Native),
         Some(Detected::Safetensors) => foreign::safetensors(b).map(|f| Kind::Foreign(Box::new(f))),
-        Some(Detected::Gguf) => Err(Error::new(
-            ErrorKind::Unsupported,
-            "GGUF is not supported yet",
-        )),
+        Some(Detected::Gguf) => foreign::gguf(b).map(|f| Kind::Foreign(Box::new(f))),
         Some(Detected::ShardIndex) => Err(Error::new(
             ErrorKind::Unsupported,
             "a shard index can only be opened from a path (its shards are files beside it)",

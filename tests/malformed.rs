@@ -473,7 +473,10 @@ fn random_mutations_never_panic() {
             for t in f.iter() {
                 let end = t.file_offset() as usize + t.data().len();
                 assert!(end <= b.len());
-                assert_eq!(f.get(t.name().unwrap()).unwrap().data().as_ptr(), t.data().as_ptr());
+                assert_eq!(
+                    f.get(t.name().unwrap()).unwrap().data().as_ptr(),
+                    t.data().as_ptr()
+                );
             }
         }
     }

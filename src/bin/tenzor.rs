@@ -17,12 +17,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Convert between .safetensors and .tenzor (input format from content,
+    /// Convert between .safetensors, .gguf and .tenzor (input format from content,
     /// output format from the extension of OUT).
     Convert {
         /// Input file.
         input: PathBuf,
-        /// Output file (.tenzor or .safetensors).
+        /// Output file (.tenzor, .safetensors or .gguf).
         #[arg(short, long)]
         output: PathBuf,
         /// Per-tensor alignment of a .tenzor output (64..65536, power of two).

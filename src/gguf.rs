@@ -397,7 +397,7 @@ fn read_array(c: &mut Cursor<'_>, depth: usize, out: &mut Vec<u8>) -> Result<Des
 
 /// Whether a checked product overflowed (`None`) or exceeds `bound`.
 fn exceeds(n: Option<u64>, bound: u64) -> bool {
-    n.map_or(true, |v| v > bound)
+    n.is_none_or(|v| v > bound)
 }
 
 /// Prefixes an error's message with the KV key it concerns.

@@ -133,7 +133,8 @@ const UNKNOWN: &str = "unrecognised format (not .tenzor, .safetensors, .gguf or 
 impl TensorFile<'static> {
     /// Maps `path` read-only, recognises its format from the content
     /// (.tenzor v2 or v1, .safetensors, .gguf, or a `*.index.json` shard
-    /// index, whose shards are opened too) and validates it.
+    /// index, whose shards are opened too) and validates it. The first file
+    /// of a GGUF split (`split.no` 0) opens the whole split.
     pub fn open(path: impl AsRef<Path>) -> Result<TensorFile<'static>> {
         let path = path.as_ref();
         let map = map_file(path)?;
@@ -145,12 +146,16 @@ impl TensorFile<'static> {
                 kind: Kind::Sharded(Box::new(set)),
             });
         }
-        let kind = parse(&map).map_err(|e| e.in_file(path))?;
-        Ok(TensorFile {
-            backing: Backing::Mmap(map),
-            path: Some(path.to_path_buf()),
-            kind,
-        })
+        let file = TensorFile::open_single(path)?;
+        if let Some((0, count)) = shards::gguf_split_info(&file) {
+            let set = shards::open_gguf_split(path, file, count).map_err(|e| e.in_file(path))?;
+            return Ok(TensorFile {
+                backing: Backing::Borrowed(&[]),
+                path: Some(path.to_path_buf()),
+                kind: Kind::Sharded(Box::new(set)),
+            });
+        }
+        Ok(file)
     }
 
     /// Like `open`, but refuses shard indexes (a shard may not be a set).

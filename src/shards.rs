@@ -187,3 +187,53 @@ pub(crate) fn open_index(path: &Path, bytes: &[u8]) -> Result<Sharded> {
     }
     Sharded::new(shards, serde_json::Value::Object(meta).to_string())
 }
+
+/// The `split.no` and `split.count` of a GGUF file, when it is part of a split.
+pub(crate) fn gguf_split_info(f: &TensorFile<'_>) -> Option<(u64, u64)> {
+    let meta = f.metadata().ok()?;
+    let count = meta.get("split.count")?.as_u64()?;
+    let no = meta.get("split.no")?.as_u64()?;
+    (count > 1).then_some((no, count))
+}
+
+/// Opens the other files of a GGUF split (as llama.cpp's gguf-split names
+/// them: `<prefix>-00001-of-00003.gguf` ...) given the first, already open.
+pub(crate) fn open_gguf_split(
+    path: &Path,
+    first: TensorFile<'static>,
+    count: u64,
+) -> Result<Sharded> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let suffix = format!("-00001-of-{count:05}.gguf");
+    let prefix = name.strip_suffix(&suffix).ok_or_else(|| {
+        Error::format(format!(
+            "first file of a {count}-file GGUF split should be named <prefix>{suffix}"
+        ))
+    })?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut shards = vec![first];
+    for i in 2..=count {
+        let p = dir.join(format!("{prefix}-{i:05}-of-{count:05}.gguf"));
+        let f = TensorFile::open_single(&p)?;
+        if f.format() != Format::Gguf || gguf_split_info(&f) != Some((i - 1, count)) {
+            return Err(Error::format(format!("is not split {} of {count}", i - 1)).in_file(&p));
+        }
+        shards.push(f);
+    }
+    // The set is one model: the split bookkeeping keys describe the files,
+    // not the model, and must not follow it into a conversion.
+    let mut meta = match shards[0].metadata()? {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let split_keys = ["split.no", "split.count", "split.tensors.count"];
+    for k in split_keys {
+        meta.shift_remove(k);
+    }
+    if let Some(serde_json::Value::Object(types)) = meta.get_mut(crate::gguf::TYPES_KEY) {
+        for k in split_keys {
+            types.shift_remove(k);
+        }
+    }
+    Sharded::new(shards, serde_json::Value::Object(meta).to_string())
+}

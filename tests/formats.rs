@@ -299,3 +299,128 @@ fn a_failed_shard_set_leaves_no_shards_behind() {
         vec![format!("model-00003-of-{n:05}.tenzor")]
     );
 }
+
+#[test]
+fn gguf_files_open_zero_copy_with_what_the_gguf_package_reads() {
+    let reference = read_json(&fixture("gguf/reference.json"));
+    for (file, expected) in reference.as_object().unwrap() {
+        let f = TensorFile::open(fixture(&format!("gguf/{file}"))).unwrap();
+        assert_eq!(f.format(), Format::Gguf);
+        let base = f.as_bytes().as_ptr() as usize;
+        let single = f.shards().is_empty();
+        if !single {
+            continue; // the split is checked below
+        }
+        assert_eq!(f.alignment(), expected["alignment"].as_u64().unwrap());
+        let tensors = expected["tensors"].as_array().unwrap();
+        assert_eq!(f.len(), tensors.len(), "{file}");
+        for (t, want) in f.iter().zip(tensors) {
+            assert_eq!(t.name().unwrap(), want["name"].as_str().unwrap());
+            let mut ne: Vec<u64> = want["shape_ne"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_u64().unwrap())
+                .collect();
+            ne.reverse();
+            assert_eq!(t.shape(), &ne[..], "row-major: GGUF's ne reversed");
+            assert_eq!(
+                t.data().as_ptr() as usize - base,
+                want["data_offset"].as_u64().unwrap() as usize
+            );
+            assert_eq!(t.data().len() as u64, want["n_bytes"].as_u64().unwrap());
+            assert_eq!(sha256(t.data()), want["sha256"].as_str().unwrap());
+            assert_eq!(
+                t.dtype().to_ggml(),
+                Some(want["ggml_type"].as_u64().unwrap() as u32)
+            );
+            assert_eq!(t.alignment() % f.alignment(), 0);
+            assert_eq!(
+                f.get(t.name().unwrap()).unwrap().data().as_ptr(),
+                t.data().as_ptr()
+            );
+        }
+        let meta = f.metadata().unwrap();
+        for (k, v) in expected["kv"].as_object().unwrap() {
+            if v.is_f64() {
+                let got = meta[k].as_f64().unwrap();
+                assert!(
+                    (got - v.as_f64().unwrap()).abs() <= 1e-6 * v.as_f64().unwrap().abs(),
+                    "{k}"
+                );
+            } else if !v.is_array() || !v.to_string().contains('.') {
+                assert_eq!(&meta[k], v, "{file}: {k}");
+            }
+        }
+        // Every key's GGUF type, as the package names it.
+        let types = meta["__gguf_types__"].as_object().unwrap();
+        let theirs = expected["kv_types"].as_object().unwrap();
+        assert_eq!(types.len(), theirs.len());
+        for (k, t) in theirs {
+            let t = t.as_str().unwrap().to_lowercase();
+            let norm = t
+                .replace("uint", "u")
+                .replace("int", "i")
+                .replace("float", "f")
+                .replace('[', "<")
+                .replace(']', ">");
+            assert_eq!(types[k], norm, "{file}: type of {k}");
+        }
+    }
+}
+
+#[test]
+fn a_gguf_split_opens_as_one_model() {
+    let reference = read_json(&fixture("gguf/reference.json"));
+    let f = TensorFile::open(fixture("gguf/split-00001-of-00002.gguf")).unwrap();
+    assert_eq!(f.shards().len(), 2);
+    let mut want: Vec<&serde_json::Value> = Vec::new();
+    for file in ["split-00001-of-00002.gguf", "split-00002-of-00002.gguf"] {
+        want.extend(reference[file]["tensors"].as_array().unwrap());
+    }
+    assert_eq!(f.len(), want.len());
+    for (pos, (t, w)) in f.iter().zip(&want).enumerate() {
+        assert_eq!(t.name().unwrap(), w["name"].as_str().unwrap());
+        assert_eq!(sha256(t.data()), w["sha256"].as_str().unwrap());
+        assert_eq!(f.get(t.name().unwrap()).unwrap().position(), pos);
+    }
+    let meta = f.metadata().unwrap();
+    assert!(
+        meta.get("split.count").is_none(),
+        "split bookkeeping is not model metadata"
+    );
+    // The second file alone opens as itself.
+    let second = TensorFile::open(fixture("gguf/split-00002-of-00002.gguf")).unwrap();
+    assert!(second.shards().is_empty());
+
+    // Merged into one GGUF that the gguf package reads.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("merged.gguf");
+    tenzor::convert(
+        &fixture("gguf/split-00001-of-00002.gguf"),
+        &out,
+        &ConvertOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let summary = python_json("gguf_summary.py", &out);
+    let names: Vec<&str> = summary["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let expect: Vec<&str> = want.iter().map(|w| w["name"].as_str().unwrap()).collect();
+    assert_eq!(names, expect);
+    assert!(summary["kv"].get("split.count").is_none());
+
+    // A missing second file fails open, naming it.
+    let lonely = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("gguf/split-00001-of-00002.gguf"),
+        lonely.path().join("split-00001-of-00002.gguf"),
+    )
+    .unwrap();
+    let e = TensorFile::open(lonely.path().join("split-00001-of-00002.gguf")).unwrap_err();
+    assert!(e.to_string().contains("split-00002-of-00002.gguf"), "{e}");
+}

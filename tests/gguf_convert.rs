@@ -62,7 +62,12 @@ fn sha(b: &[u8]) -> String {
 fn gguf_to_tenzor_to_gguf_is_lossless() {
     let reference = reference();
     let dir = tempfile::tempdir().unwrap();
-    for name in GGUF_FIXTURES {
+    // The first file of a split opens the whole split (merged: see
+    // tests/formats.rs); every other fixture is one file.
+    for name in GGUF_FIXTURES
+        .iter()
+        .filter(|n| !n.starts_with("split-00001"))
+    {
         let orig = gguf_fixture(name);
         let mid = dir.path().join(format!("{name}.tenzor"));
         let back = dir.path().join(format!("{name}.back.gguf"));

@@ -15,6 +15,7 @@ mod atomic;
 pub mod convert;
 pub mod dtype;
 mod error;
+pub mod ffi;
 pub mod format;
 mod reader;
 mod tensor;

@@ -637,7 +637,7 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
             .checked_add(size)
             .ok_or_else(|| tagged(Error::format("data range overflows")))?;
         let abs_end = (n.data_offset as u64).checked_add(data_end);
-        if abs_end.is_none_or(|end| end > b.len() as u64) {
+        if abs_end.map_or(true, |end| end > b.len() as u64) {
             return Err(tagged(Error::format(format!(
                 "data [{off}, {data_end}) lies beyond the end of the file (file truncated?)"
             ))));

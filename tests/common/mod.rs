@@ -101,12 +101,15 @@ pub fn run_ok(cmd: &mut Command, what: &str) -> Output {
     out
 }
 
-/// True when `program` runs (`program --version`).
+/// True when `program` runs (`program --version`, or `program version` as
+/// the go tool spells it).
 pub fn have(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    ["--version", "version"].iter().any(|arg| {
+        Command::new(program)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 /// Panics, naming the install script, when a required tool is missing.

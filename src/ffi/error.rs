@@ -197,11 +197,13 @@ pub unsafe extern "C" fn tenzor_last_error(buf: *mut c_char, len: usize) -> usiz
 /// C program passes is well-defined.
 #[no_mangle]
 pub extern "C" fn tenzor_status_str(status: u32) -> *const c_char {
-    tenzor_status::ALL
-        .iter()
-        .find(|s| **s as u32 == status)
-        .map_or(c"unknown status", |s| s.description())
-        .as_ptr()
+    crate::ffi::panic::ffi_value("tenzor_status_str", c"unknown status".as_ptr(), || {
+        tenzor_status::ALL
+            .iter()
+            .find(|s| **s as u32 == status)
+            .map_or(c"unknown status", |s| s.description())
+            .as_ptr()
+    })
 }
 
 #[cfg(test)]

@@ -19,6 +19,13 @@ pub(crate) struct FileHandle {
     metadata: OnceLock<CString>,
 }
 
+// Handles are shared between C threads: a reader change that made the file
+// type non-Sync must fail to compile here, not race at run time.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<FileHandle>();
+};
+
 impl FileHandle {
     fn into_raw(file: TensorFile<'static>) -> *const tenzor_file {
         let h = Box::new(FileHandle {

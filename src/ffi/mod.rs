@@ -99,7 +99,10 @@ pub(crate) unsafe fn path_arg<'a>(p: *const c_char, arg: &str) -> FfiResult<&'a 
 /// of the header you compiled against.
 #[no_mangle]
 pub extern "C" fn tenzor_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    ffi_value("tenzor_version", VERSION.as_ptr().cast(), || {
+        VERSION.as_ptr().cast()
+    })
 }
 
 /// The canonical name of `dtype` ("F32", "BF16", "F8_E4M3", ...) as a

@@ -21,6 +21,12 @@ struct WriterHandle {
     broken: Option<(tenzor_status, String)>,
 }
 
+// A writer may be handed from one C thread to another between calls.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<WriterHandle>();
+};
+
 impl WriterHandle {
     /// # Safety
     /// `p` must be NULL or a live handle from `tenzor_writer_create`.

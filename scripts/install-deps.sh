@@ -1,43 +1,24 @@
 #!/usr/bin/env bash
-# Installs everything the tests need, idempotently: Debian packages
-# (valgrind, Go for the cgo example, clang tools), Python packages (the
-# real safetensors and gguf producers, Zig from PyPI). Safe to run again.
+# Installs everything the tests need, idempotently (only what is missing):
+# the system toolchains (scripts/install-toolchains.sh: valgrind, Go, CMake,
+# pkg-config, Zig) and the Python packages that made the fixtures and read
+# tenzor's output back (the real safetensors and gguf producers).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-SUDO=""
-if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+bash scripts/install-toolchains.sh
 
-need_apt=()
-command -v valgrind >/dev/null || need_apt+=(valgrind)
-command -v go >/dev/null || need_apt+=(golang-go)
-command -v cc >/dev/null || need_apt+=(gcc)
-command -v c++ >/dev/null || need_apt+=(g++)
-command -v pkg-config >/dev/null || need_apt+=(pkg-config)
-command -v cmake >/dev/null || need_apt+=(cmake)
-if [ ${#need_apt[@]} -gt 0 ]; then
-    echo "install-deps: apt-get install ${need_apt[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
-
-py_ok=$(python3 - <<'PY' 2>/dev/null || true
-import importlib.metadata as m
-want = {"safetensors": "0.8.0", "gguf": None, "numpy": None, "ml_dtypes": None, "ziglang": None}
-missing = []
+if ! python3 - <<'PY' 2>/dev/null
+import importlib.metadata as m, sys
+want = {"safetensors": "0.8.0", "gguf": "0.19.0", "numpy": None}
 for k, v in want.items():
-    try:
-        have = m.version(k)
-        if v and have != v:
-            missing.append(k)
-    except m.PackageNotFoundError:
-        missing.append(k)
-print("ok" if not missing else "missing")
+    have = m.version(k)
+    if v and have != v:
+        sys.exit(1)
 PY
-)
-if [ "$py_ok" != ok ]; then
-    echo "install-deps: pip install safetensors gguf numpy ml_dtypes ziglang"
-    python3 -m pip install -q --disable-pip-version-check \
-        "safetensors==0.8.0" "gguf==0.19.0" numpy ml_dtypes ziglang
+then
+    echo "install-deps: pip install safetensors==0.8.0 gguf==0.19.0 numpy"
+    python3 -m pip install -q --disable-pip-version-check "safetensors==0.8.0" "gguf==0.19.0" numpy
 fi
 
 for c in clippy rustfmt; do

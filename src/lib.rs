@@ -15,6 +15,7 @@ mod atomic;
 pub mod convert;
 pub mod dtype;
 mod error;
+pub mod ffi;
 mod foreign;
 pub mod format;
 mod gguf;

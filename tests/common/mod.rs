@@ -1,14 +1,138 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests: fixtures and Python read-back,
+//! and building and running C, C++, Go and Zig code against the library
+//! cargo just built.
+
+#![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
 
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// Flags every C translation unit of the project must compile cleanly with.
+pub const C_FLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"];
+/// The same for C++ (C++17: the wrapper uses std::string_view and std::optional).
+pub const CXX_FLAGS: &[&str] = &["-std=c++17", "-Wall", "-Wextra", "-Wpedantic", "-Werror"];
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// target/<profile>, where `cargo test` put libtenzor.a and libtenzor.so
+/// (the lib target is built with all its crate types before the tests).
+pub fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test>-<hash>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps")
+        .to_path_buf();
+    for lib in ["libtenzor.a", "libtenzor.so"] {
+        assert!(
+            dir.join(lib).is_file(),
+            "{} is missing: run these tests through `cargo test`, which builds it",
+            dir.join(lib).display()
+        );
+    }
+    dir
+}
+
+/// The soname build.rs gave libtenzor.so.
+pub fn soname() -> &'static str {
+    env!("TENZOR_SONAME")
+}
+
+/// A directory holding libtenzor.so under its link name and its soname (as
+/// an installation has them), for `-L` and the run-time path.
+pub fn shared_lib_dir(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("lib");
+    std::fs::create_dir_all(&dir).unwrap();
+    let so = lib_dir().join("libtenzor.so");
+    for name in ["libtenzor.so", soname()] {
+        let link = dir.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&so, &link).unwrap();
+    }
+    dir
+}
+
+/// The native libraries a static link of libtenzor.a needs, as documented
+/// in docs/C_API.md (tests/c_api.rs checks the list against rustc).
+pub fn native_static_libs() -> Vec<String> {
+    let doc = std::fs::read_to_string(root().join("docs/C_API.md")).expect("docs/C_API.md");
+    let line = doc
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("native-static-libs:"))
+        .expect("docs/C_API.md has a `native-static-libs: ...` line");
+    line.split_whitespace().map(str::to_string).collect()
+}
+
+/// The C or C++ compiler the `cc` crate picks for this target (honouring
+/// CC/CXX and CFLAGS/CXXFLAGS), with the project's warning flags.
+pub fn compiler(cpp: bool) -> Command {
+    let target = env!("TENZOR_BUILD_TARGET");
+    let tool = cc::Build::new()
+        .cpp(cpp)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .target(target)
+        .host(target)
+        .opt_level(0)
+        .debug(true)
+        .try_get_compiler()
+        .expect("no C/C++ compiler found (install gcc/g++)");
+    let mut cmd = tool.to_command();
+    cmd.args(if cpp { CXX_FLAGS } else { C_FLAGS });
+    cmd.arg("-I").arg(root().join("include"));
+    cmd
+}
+
+/// Runs `cmd`, panicking with its full output when it fails.
+pub fn run_ok(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({}):\n{cmd:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// True when `program` runs (`program --version`, or `program version` as
+/// the go tool spells it).
+pub fn have(program: &str) -> bool {
+    ["--version", "version"].iter().any(|arg| {
+        Command::new(program)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// Panics, naming the install script, when a required tool is missing.
+pub fn require(program: &str) {
+    assert!(
+        have(program),
+        "`{program}` is not installed; run scripts/install-toolchains.sh (it installs \
+         valgrind, Go, CMake and Zig) and run the tests again"
+    );
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+// Fixtures and Python read-back.
 
 pub fn fixture(rel: &str) -> PathBuf {
     root().join("tests/fixtures").join(rel)

@@ -1,0 +1,3 @@
+module tenzor.example/cgo
+
+go 1.19

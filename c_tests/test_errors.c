@@ -69,7 +69,7 @@ static void test_bad_files(void) {
     f = SENTINEL_FILE;
     memset(garbage, 'g', sizeof garbage);
     CHECK_FAILS(tenzor_open_memory(garbage, sizeof garbage, &f), TENZOR_ERR_BAD_FORMAT,
-                "memory buffer", "magic");
+                "memory buffer", "unrecognised format");
     CHECK_FAILS(tenzor_open_memory(garbage, 0, &f), TENZOR_ERR_BAD_FORMAT, "empty", NULL);
     CHECK(f == SENTINEL_FILE);
     free(bad);

@@ -54,7 +54,11 @@ fn dump(exe: &Path, file: &Path) -> (u32, usize, Vec<Row>) {
             Row {
                 name: c[2].to_string(),
                 dtype: c[3].to_string(),
-                shape: c[5].split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect(),
+                shape: c[5]
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.parse().unwrap())
+                    .collect(),
                 size: c[6].parse().unwrap(),
                 offset: c[7].parse().unwrap(),
                 fnv: c[8].to_string(),
@@ -74,7 +78,11 @@ fn safetensors_files_and_a_sharded_checkpoint_read_through_the_c_abi() {
     for (rel, want) in reference.as_object().unwrap() {
         let bytes = std::fs::read(fixture(rel)).unwrap();
         let (format, shards, rows) = dump(&exe, &fixture(rel));
-        assert_eq!((format, shards), (3, 1), "{rel}: TENZOR_FORMAT_SAFETENSORS, one file");
+        assert_eq!(
+            (format, shards),
+            (3, 1),
+            "{rel}: TENZOR_FORMAT_SAFETENSORS, one file"
+        );
         let tensors = want["tensors"].as_array().unwrap();
         assert_eq!(rows.len(), tensors.len());
         let start = 8 + want["header_len"].as_u64().unwrap() as usize;
@@ -83,18 +91,35 @@ fn safetensors_files_and_a_sharded_checkpoint_read_through_the_c_abi() {
             assert_eq!(r.dtype, w["dtype"].as_str().unwrap());
             let shape: Vec<u64> = serde_json::from_value(w["shape"].clone()).unwrap();
             assert_eq!(r.shape, shape);
-            let (b, e) = (w["data_offsets"][0].as_u64().unwrap() as usize, w["data_offsets"][1].as_u64().unwrap() as usize);
-            assert_eq!((r.offset, r.size), (start + b, e - b), "{}: where the package found it", r.name);
+            let (b, e) = (
+                w["data_offsets"][0].as_u64().unwrap() as usize,
+                w["data_offsets"][1].as_u64().unwrap() as usize,
+            );
+            assert_eq!(
+                (r.offset, r.size),
+                (start + b, e - b),
+                "{}: where the package found it",
+                r.name
+            );
             let data = &bytes[start + b..start + e];
             assert_eq!(sha256(data), w["sha256"].as_str().unwrap());
-            assert_eq!(r.fnv, fnv1a(data), "{}: the C pointer sees the package's bytes", r.name);
-            by_name.insert(r.name.clone(), (w["sha256"].as_str().unwrap().to_string(), data.to_vec()));
+            assert_eq!(
+                r.fnv,
+                fnv1a(data),
+                "{}: the C pointer sees the package's bytes",
+                r.name
+            );
+            by_name.insert(
+                r.name.clone(),
+                (w["sha256"].as_str().unwrap().to_string(), data.to_vec()),
+            );
         }
     }
     // The index opens as one file of three shards with every tensor.
     let (format, shards, rows) = dump(&exe, &fixture("sharded/model.safetensors.index.json"));
     assert_eq!((format, shards), (3, 3));
-    let weight_map = read_json(&fixture("sharded/model.safetensors.index.json"))["weight_map"].clone();
+    let weight_map =
+        read_json(&fixture("sharded/model.safetensors.index.json"))["weight_map"].clone();
     assert_eq!(rows.len(), weight_map.as_object().unwrap().len());
     for r in &rows {
         let (_, data) = &by_name[&r.name];
@@ -132,14 +157,20 @@ fn gguf_files_and_a_split_read_through_the_c_abi() {
             ne.reverse();
             assert_eq!(r.shape, ne, "{}: row-major", r.name);
             let off = w["data_offset"].as_u64().unwrap() as usize;
-            assert_eq!((r.offset, r.size as u64), (off, w["n_bytes"].as_u64().unwrap()));
+            assert_eq!(
+                (r.offset, r.size as u64),
+                (off, w["n_bytes"].as_u64().unwrap())
+            );
             assert_eq!(r.fnv, fnv1a(&bytes[off..off + r.size]));
         }
     }
     let (format, shards, rows) = dump(&exe, &fixture("gguf/split-00001-of-00002.gguf"));
     assert_eq!((format, shards), (4, 2));
     let got: Vec<(String, String)> = rows.into_iter().map(|r| (r.name, r.fnv)).collect();
-    assert_eq!(got, split_rows, "the split reads as one model, in file order");
+    assert_eq!(
+        got, split_rows,
+        "the split reads as one model, in file order"
+    );
 }
 
 #[test]
@@ -148,7 +179,12 @@ fn reading_every_format_is_clean_under_valgrind() {
     let dir = tempfile::tempdir().unwrap();
     let exe = build(dir.path());
     let out = Command::new("valgrind")
-        .args(["--error-exitcode=1", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect,possible", "-q"])
+        .args([
+            "--error-exitcode=1",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect,possible",
+            "-q",
+        ])
         .arg(&exe)
         .arg(fixture("safetensors/all_dtypes.safetensors"))
         .arg(fixture("sharded/model.safetensors.index.json"))
@@ -156,6 +192,16 @@ fn reading_every_format_is_clean_under_valgrind() {
         .arg(fixture("gguf/split-00001-of-00002.gguf"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "valgrind reported errors:\n{}", stderr(&out));
-    assert!(stdout(&out).lines().filter(|l| l.starts_with("F\t")).count() == 4);
+    assert!(
+        out.status.success(),
+        "valgrind reported errors:\n{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out)
+            .lines()
+            .filter(|l| l.starts_with("F\t"))
+            .count()
+            == 4
+    );
 }

@@ -345,7 +345,10 @@ pub unsafe extern "C" fn tenzor_file_bytes(
         if !h.file.shards().is_empty() {
             return Err(Failure::new(
                 tenzor_status::TENZOR_ERR_UNSUPPORTED,
-                format!("{}: a shard set has one mapping per shard, not one byte range", h.label()),
+                format!(
+                    "{}: a shard set has one mapping per shard, not one byte range",
+                    h.label()
+                ),
             ));
         }
         let bytes = h.file.as_bytes();

@@ -3,6 +3,7 @@
 //! unlinked) copy, which is why nothing is ever overwritten in place.
 
 use std::fs::{File, OpenOptions};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -54,6 +55,16 @@ impl AtomicFile {
     /// The open temporary file.
     pub(crate) fn file(&mut self) -> &mut File {
         self.file.as_mut().expect("file present until commit")
+    }
+
+    /// A buffered writer on a second handle to the temporary file (sharing
+    /// its file position), so the file itself stays available for `commit`.
+    pub(crate) fn buffered(&mut self) -> Result<BufWriter<File>> {
+        let clone = self
+            .file()
+            .try_clone()
+            .map_err(|e| Error::io(&self.dest, "cannot duplicate file handle", e))?;
+        Ok(BufWriter::with_capacity(1 << 20, clone))
     }
 
     /// The destination path.

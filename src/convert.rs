@@ -3,7 +3,7 @@
 //! streamed tensor by tensor into the output; nothing is read into RAM but
 //! the index.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use crate::atomic::AtomicFile;
@@ -305,11 +305,7 @@ fn write_safetensors(
     text.resize(text.len().next_multiple_of(8), b' ');
 
     let mut out = AtomicFile::create(output)?;
-    let file = out
-        .file()
-        .try_clone()
-        .map_err(|e| Error::io(output, "cannot duplicate file handle", e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut w = out.buffered()?;
     let io = |e| Error::io(output, "cannot write", e);
     w.write_all(&(text.len() as u64).to_le_bytes())
         .map_err(io)?;

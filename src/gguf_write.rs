@@ -36,7 +36,7 @@
 //! names to 64 bytes and GGML stores them in `char[GGML_MAX_NAME = 64]`
 //! with a NUL, so llama.cpp refuses longer ones).
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -469,11 +469,7 @@ pub(crate) fn write_gguf(
     header.resize(header.len().next_multiple_of(alignment as usize), 0);
 
     let mut out = AtomicFile::create(output)?;
-    let file = out
-        .file()
-        .try_clone()
-        .map_err(|e| Error::io(output, "cannot duplicate file handle", e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut w = out.buffered()?;
     let io = |e| Error::io(output, "cannot write", e);
     w.write_all(&header).map_err(io)?;
     let zeros = vec![0u8; alignment as usize];

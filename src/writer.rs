@@ -94,15 +94,12 @@ impl Writer {
         .ok_or_else(|| Error::invalid("reservations overflow").in_file(path))?
         .min_data_offset;
         let mut out = AtomicFile::create(path)?;
-        let mut file = out
-            .file()
-            .try_clone()
-            .map_err(|e| Error::io(path, "cannot duplicate file handle", e))?;
-        file.seek(SeekFrom::Start(prefix))
+        let mut data = out.buffered()?;
+        data.seek(SeekFrom::Start(prefix))
             .map_err(|e| Error::io(path, "cannot seek", e))?;
         Ok(Writer {
             out,
-            data: BufWriter::with_capacity(1 << 20, file),
+            data,
             opts,
             prefix,
             data_len: 0,

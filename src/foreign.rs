@@ -173,48 +173,158 @@ impl Foreign {
     }
 }
 
-/// Parses a safetensors file with the official crate (which validates the
-/// header, every offset, dtype x shape sizes and contiguity).
-pub(crate) fn safetensors(bytes: &[u8]) -> Result<Foreign> {
-    let (n, meta) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| Error::format(format!("not a valid safetensors file: {e}")))?;
-    // The crate keeps `__metadata__` in a HashMap; re-read it with an
-    // order-preserving map so conversions keep its key order.
-    let header: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&bytes[8..8 + n])
-            .map_err(|e| Error::format(format!("safetensors header is not a JSON object: {e}")))?;
-    let metadata = match header.get("__metadata__") {
-        Some(m @ serde_json::Value::Object(_)) => m.to_string(),
-        _ => "{}".to_string(),
-    };
-    let data_start = 8 + n;
-    let names = meta.offset_keys();
-    let mut tensors = Vec::with_capacity(names.len());
-    let mut shapes = Vec::with_capacity(names.len());
-    for name in &names {
-        let info = meta.info(name).expect("offset_keys lists known names");
-        let dtype = DType::from_safetensors(info.dtype).ok_or_else(|| {
+/// The header's entries in file order. serde_json keeps the last of two
+/// equal keys without a word; two parsers that disagree on which duplicate
+/// wins read different files, so duplicates are refused here.
+struct HeaderEntries(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for HeaderEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = HeaderEntries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<HeaderEntries, A::Error> {
+                let mut v = Vec::new();
+                while let Some(entry) = m.next_entry::<String, serde_json::Value>()? {
+                    v.push(entry);
+                }
+                Ok(HeaderEntries(v))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// One tensor entry of a safetensors header, checked against the file.
+fn safetensors_entry(
+    name: &str,
+    v: &serde_json::Value,
+    data_len: u64,
+) -> Result<(DType, Vec<u64>, u64, u64)> {
+    let tagged = |m: String| Error::format(m).for_tensor(name);
+    let dtype_name = v
+        .get("dtype")
+        .and_then(|d| d.as_str())
+        .ok_or_else(|| tagged("no \"dtype\" string".into()))?;
+    let dtype = DType::from_name(dtype_name)
+        .filter(|d| d.to_safetensors().is_some())
+        .ok_or_else(|| {
             Error::new(
                 ErrorKind::Unsupported,
-                format!("dtype {:?} is not supported", info.dtype),
+                format!("unknown dtype \"{dtype_name}\""),
             )
             .for_tensor(name)
         })?;
-        shapes.push((
-            dtype,
-            info.shape.iter().map(|&d| d as u64).collect::<Vec<u64>>(),
-            info.data_offsets,
+    let shape: Vec<u64> = v
+        .get("shape")
+        .and_then(|s| s.as_array())
+        .and_then(|a| a.iter().map(|d| d.as_u64()).collect())
+        .ok_or_else(|| tagged("\"shape\" is not a list of non-negative integers".into()))?;
+    if shape.len() > MAX_DIMS {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("rank {} exceeds the maximum of 8", shape.len()),
+        )
+        .for_tensor(name));
+    }
+    let offsets: Vec<u64> = v
+        .get("data_offsets")
+        .and_then(|s| s.as_array())
+        .and_then(|a| a.iter().map(|d| d.as_u64()).collect())
+        .filter(|o: &Vec<u64>| o.len() == 2)
+        .ok_or_else(|| tagged("\"data_offsets\" is not two non-negative integers".into()))?;
+    let (begin, end) = (offsets[0], offsets[1]);
+    if begin > end || end > data_len {
+        return Err(tagged(format!(
+            "data offsets [{begin}, {end}] lie outside the {data_len} data bytes of the file (file truncated?)"
+        )));
+    }
+    let expect = format::numel(&shape)
+        .and_then(|n| dtype.byte_size(n))
+        .ok_or_else(|| {
+            tagged(format!(
+                "shape {shape:?} overflows or is not whole {dtype} blocks"
+            ))
+        })?;
+    if expect != end - begin {
+        return Err(tagged(format!(
+            "{} data bytes do not match shape {shape:?} of {dtype} ({expect} bytes)",
+            end - begin
+        )));
+    }
+    Ok((dtype, shape, begin, end))
+}
+
+/// Parses a safetensors file. tenzor checks the header itself first (file
+/// order, duplicate keys, offsets against the file before any arithmetic,
+/// sizes per tensor so errors name it), then lets the official crate
+/// validate it too (contiguity, coverage) as a second opinion.
+pub(crate) fn safetensors(bytes: &[u8]) -> Result<Foreign> {
+    let len = bytes.len() as u64;
+    if len < 8 {
+        return Err(Error::format(
+            "file is truncated: shorter than the 8-byte safetensors header length",
         ));
     }
-    for (name, (dtype, shape, (begin, end))) in names.iter().zip(&shapes) {
-        tensors.push(ForeignTensor {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    if n > len - 8 {
+        return Err(Error::format(format!(
+            "file is truncated: the safetensors header claims {n} bytes but only {} follow",
+            len - 8
+        )));
+    }
+    let data_start = 8 + n as usize;
+    let data_len = len - 8 - n;
+    let header = std::str::from_utf8(&bytes[8..data_start])
+        .map_err(|e| Error::format(format!("safetensors header is not UTF-8: {e}")))?;
+    let HeaderEntries(entries) = serde_json::from_str(header).map_err(|e| {
+        Error::format(format!(
+            "safetensors header is not a valid JSON object: {e}"
+        ))
+    })?;
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
+    for (k, _) in &entries {
+        if !seen.insert(k.as_str()) {
+            return Err(Error::new(
+                ErrorKind::DuplicateName,
+                "name appears twice in the safetensors header",
+            )
+            .for_tensor(k));
+        }
+    }
+    let mut metadata = "{}".to_string();
+    let mut tensors = Vec::with_capacity(entries.len());
+    for (name, v) in &entries {
+        if name == "__metadata__" {
+            if !v.is_object() {
+                return Err(Error::format("__metadata__ is not a JSON object"));
+            }
+            metadata = v.to_string();
+            continue;
+        }
+        let (dtype, shape, begin, end) = safetensors_entry(name, v, data_len)?;
+        tensors.push((name.as_str(), dtype, shape, begin, end));
+    }
+    safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| Error::format(format!("not a valid safetensors file: {e}")))?;
+    // File order is data order; the stable sort keeps header order for
+    // empty tensors that share an offset.
+    tensors.sort_by_key(|t| (t.3, t.4));
+    let list = tensors
+        .iter()
+        .map(|(name, dtype, shape, begin, end)| ForeignTensor {
             name,
             dtype: *dtype,
             shape,
-            offset: data_start + begin,
-            size: end - begin,
+            offset: data_start + *begin as usize,
+            size: (end - begin) as usize,
         });
-    }
     Foreign::build(
         Format::Safetensors,
         0,
@@ -222,7 +332,7 @@ pub(crate) fn safetensors(bytes: &[u8]) -> Result<Foreign> {
         1,
         data_start,
         bytes.len(),
-        tensors,
+        list,
     )
 }
 

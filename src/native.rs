@@ -281,7 +281,10 @@ pub(crate) fn check_metadata(raw: &[u8]) -> Result<()> {
     if !text.trim_start().starts_with('{') {
         return Err(Error::format("metadata is not a JSON object"));
     }
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
+    // Parsed for real (not skimmed) so that whatever `metadata()` will
+    // later refuse (nesting deeper than 128, numbers out of f64 range, lone
+    // surrogates) is refused at open instead.
+    serde_json::from_str::<serde_json::Value>(text)
         .map_err(|e| Error::format(format!("metadata is not valid JSON: {e}")))?;
     Ok(())
 }
@@ -323,7 +326,6 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
     let mut prev: Option<(u64, &str)> = None;
     for i in 0..n.count {
         let e = entry(i);
-        let at = |err: Error| err.for_tensor(&format!("#{i}"));
         let name = name_of(e)
             .map_err(|err| Error::format(format!("index entry {i}: {}", err.message())))?;
         let tagged = |err: Error| err.for_tensor(name);
@@ -394,7 +396,7 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
         let pos = u32_at(e, ent::POSITION) as usize;
         if pos >= n.count || u32_at(b, n.order_offset + 4 * pos) as usize != i {
             // order[pos] == i for every entry makes the order table a permutation.
-            return Err(at(Error::format(format!(
+            return Err(tagged(Error::format(format!(
                 "position {pos} disagrees with the order table"
             ))));
         }

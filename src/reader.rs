@@ -116,11 +116,10 @@ fn detect(b: &[u8]) -> Option<Detected> {
     if b.starts_with(b"GGUF") {
         return Some(Detected::Gguf);
     }
-    if b.len() > 8 {
-        let n = u64::from_le_bytes(b[..8].try_into().ok()?);
-        if n >= 2 && n <= (b.len() - 8) as u64 && b[8] == b'{' {
-            return Some(Detected::Safetensors);
-        }
+    // A safetensors header length, then '{'. The length is checked later,
+    // so a truncated file gets a message that says so.
+    if b.len() > 8 && b[8] == b'{' && u64::from_le_bytes(b[..8].try_into().ok()?) >= 2 {
+        return Some(Detected::Safetensors);
     }
     if b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'{') {
         return Some(Detected::ShardIndex);
@@ -363,14 +362,40 @@ impl<'a> TensorFile<'a> {
         (0..self.len()).map(move |p| self.get_at(p).expect("position in range"))
     }
 
-    /// Recomputes every tensor checksum (reads all data). Formats without
+    /// Recomputes every tensor checksum (reads all data) and, for .tenzor,
+    /// checks that the padding between tensors is zero. Formats without
     /// checksums (legacy .tenzor, safetensors, GGUF) were fully checked for
     /// structure at open; for them this succeeds without reading data.
     pub fn verify(&self) -> Result<()> {
         if let Kind::Sharded(s) = &self.kind {
             return s.shards.iter().try_for_each(|f| f.verify());
         }
-        self.iter().try_for_each(|t| self.verify_tensor(&t))
+        // Native files also keep the padding between tensors zero: a gap
+        // holding other content (a polyglot file) is refused here, where the
+        // data is read anyway.
+        let b = self.as_bytes();
+        let mut end = match &self.kind {
+            Kind::Native(n) if !n.is_legacy() => Some(n.data_offset),
+            _ => None,
+        };
+        for t in self.iter() {
+            if let Some(prev) = end {
+                let start = t.file_offset() as usize;
+                if b[prev..start].iter().any(|&x| x != 0) {
+                    let e = Error::format(
+                        "the padding before its data is not zero (hidden bytes between tensors)",
+                    )
+                    .for_tensor(&t.display_name());
+                    return Err(match &self.path {
+                        Some(p) => e.in_file(p),
+                        None => e,
+                    });
+                }
+                end = Some(start + t.data().len());
+            }
+            self.verify_tensor(&t)?;
+        }
+        Ok(())
     }
 
     /// True when the format stores per-tensor checksums.

@@ -266,9 +266,15 @@ fn documented_static_libs_match_rustc() {
     // The README's static link commands must list the same libraries.
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let flags = printed.join(" ");
-    let static_lines: Vec<&str> = readme.lines().filter(|l| l.contains("libtenzor.a -l")).collect();
+    let static_lines: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.contains("libtenzor.a -l"))
+        .collect();
     assert!(!static_lines.is_empty(), "README shows a static link line");
     for l in static_lines {
-        assert!(l.contains(&flags), "README static link line lacks `{flags}`: {l}");
+        assert!(
+            l.contains(&flags),
+            "README static link line lacks `{flags}`: {l}"
+        );
     }
 }

@@ -518,8 +518,9 @@ uint64_t tenzor_hash_name(const char *name, size_t len);
 
 /**
  * Converts the file at `input` to `output` (both NUL-terminated paths):
- * .safetensors to .tenzor or back, the input format recognised from its
- * bytes and the output format from its extension. The output appears
+ * the input is anything `tenzor_open` reads (recognised from its bytes),
+ * the output .tenzor, .safetensors or .gguf (from its extension); content
+ * the output format cannot hold is refused, naming the tensor. The output appears
  * atomically (write to a temporary file, then rename) and only on success.
  *
  * # Safety
@@ -557,12 +558,16 @@ const char *tenzor_status_str(uint32_t status);
 
 /**
  * Opens and validates the tensor file at `path` (a NUL-terminated path),
- * memory-mapping it read-only.
+ * memory-mapping it read-only. The format is recognised from the content:
+ * .tenzor (v2, or legacy v1), .safetensors, .gguf, or a `*.index.json`
+ * shard index (every shard is opened; the first file of a GGUF split opens
+ * the whole split). `tenzor_file_format` tells which.
  *
  * On success `*out` receives a new handle that the caller owns and must
  * release with `tenzor_close`; on failure `*out` is unmodified. Only the
  * structure is validated at open (header, index, names, bounds, header
- * checksum); call `tenzor_verify` to check the tensor data checksums.
+ * checksum); call `tenzor_verify` to check the tensor data checksums
+ * (formats without checksums were fully checked at open).
  *
  * WARNING (from memmap2): the file is mapped, not read. Modifying or
  * truncating it while any handle on it is open is undefined behaviour; on

@@ -76,12 +76,16 @@ impl FileHandle {
 }
 
 /// Opens and validates the tensor file at `path` (a NUL-terminated path),
-/// memory-mapping it read-only.
+/// memory-mapping it read-only. The format is recognised from the content:
+/// .tenzor (v2, or legacy v1), .safetensors, .gguf, or a `*.index.json`
+/// shard index (every shard is opened; the first file of a GGUF split opens
+/// the whole split). `tenzor_file_format` tells which.
 ///
 /// On success `*out` receives a new handle that the caller owns and must
 /// release with `tenzor_close`; on failure `*out` is unmodified. Only the
 /// structure is validated at open (header, index, names, bounds, header
-/// checksum); call `tenzor_verify` to check the tensor data checksums.
+/// checksum); call `tenzor_verify` to check the tensor data checksums
+/// (formats without checksums were fully checked at open).
 ///
 /// WARNING (from memmap2): the file is mapped, not read. Modifying or
 /// truncating it while any handle on it is open is undefined behaviour; on

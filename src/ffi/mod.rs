@@ -156,8 +156,9 @@ pub unsafe extern "C" fn tenzor_hash_name(name: *const c_char, len: usize) -> u6
 }
 
 /// Converts the file at `input` to `output` (both NUL-terminated paths):
-/// .safetensors to .tenzor or back, the input format recognised from its
-/// bytes and the output format from its extension. The output appears
+/// the input is anything `tenzor_open` reads (recognised from its bytes),
+/// the output .tenzor, .safetensors or .gguf (from its extension); content
+/// the output format cannot hold is refused, naming the tensor. The output appears
 /// atomically (write to a temporary file, then rename) and only on success.
 ///
 /// # Safety

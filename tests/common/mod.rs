@@ -18,24 +18,32 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// target/<profile>, where `cargo test` put libtenzor.a and libtenzor.so
-/// (the lib target is built with all its crate types before the tests).
+/// Where `cargo test` put the libtenzor.a and libtenzor.so it built for this
+/// run: target/<profile>/deps (cargo only copies them up to target/<profile>
+/// on `cargo build`, so that copy may be missing or stale).
 pub fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test>-<hash>
-    let dir = exe
+    let deps = exe
         .parent()
-        .and_then(Path::parent)
         .expect("test executable lives in target/<profile>/deps")
         .to_path_buf();
-    for lib in ["libtenzor.a", "libtenzor.so"] {
-        assert!(
-            dir.join(lib).is_file(),
-            "{} is missing: run these tests through `cargo test`, which builds it",
-            dir.join(lib).display()
-        );
+    let has_both = |d: &Path| {
+        ["libtenzor.a", "libtenzor.so"]
+            .iter()
+            .all(|l| d.join(l).is_file())
+    };
+    if has_both(&deps) {
+        return deps;
     }
-    dir
+    let up = deps.parent().expect("target/<profile>").to_path_buf();
+    assert!(
+        has_both(&up),
+        "libtenzor.a / libtenzor.so are missing from {} and {}: run these tests through `cargo test`",
+        deps.display(),
+        up.display()
+    );
+    up
 }
 
 /// The soname build.rs gave libtenzor.so.

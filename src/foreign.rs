@@ -1,6 +1,6 @@
 //! Formats other than .tenzor (safetensors, GGUF): their headers are parsed
 //! once at open into a compact index with the same lookups as a native file
-//! (binary search by (hash, name), position order, NUL-terminated names).
+//! (search by (hash, name), position order, NUL-terminated names).
 //! Tensor data stays in the mapping; nothing of it is read or copied.
 
 use crate::dtype::DType;
@@ -138,20 +138,27 @@ impl Foreign {
 
     /// Position of the tensor called `name`.
     pub fn find(&self, name: &str) -> Option<usize> {
-        let key = (format::fnv1a(name.as_bytes()), name.as_bytes());
-        self.sorted
-            .binary_search_by(|&i| self.key(i as usize).cmp(&key))
-            .ok()
-            .map(|s| self.sorted[s] as usize)
+        let hash = format::fnv1a(name.as_bytes());
+        let first = self.lower_bound(hash);
+        self.sorted[first..]
+            .iter()
+            .map(|&i| i as usize)
+            .take_while(|&i| self.entries[i].hash == hash)
+            .find(|&i| self.key(i).1 == name.as_bytes())
     }
 
     /// Position of the first tensor (in name order) whose name hashes to `hash`.
     pub fn find_hash(&self, hash: u64) -> Option<usize> {
-        let s = self
-            .sorted
-            .partition_point(|&i| self.entries[i as usize].hash < hash);
-        let i = *self.sorted.get(s)? as usize;
+        let i = *self.sorted.get(self.lower_bound(hash))? as usize;
         (self.entries[i].hash == hash).then_some(i)
+    }
+
+    fn lower_bound(&self, hash: u64) -> usize {
+        crate::search::lower_bound(
+            self.sorted.len(),
+            |s| self.entries[self.sorted[s] as usize].hash,
+            hash,
+        )
     }
 
     /// The view of the tensor at `position`, data borrowed from `bytes`.

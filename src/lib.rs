@@ -22,6 +22,7 @@ mod gguf;
 mod gguf_write;
 mod native;
 mod reader;
+mod search;
 mod shards;
 mod tensor;
 mod writer;

@@ -5,6 +5,7 @@
 use crate::dtype::DType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::{self, ent, hdr, legacy, u16_at, u32_at, u64_at, Layout};
+use crate::search;
 use crate::tensor::Tensor;
 
 /// Where the regions of a validated file are (all offsets are in bounds).
@@ -52,27 +53,18 @@ impl Native {
         &b[off..off + u32_at(e, ent::NAME_LEN) as usize]
     }
 
-    /// Binary search by (hash, name); a scan for legacy files (unsorted, no names).
+    /// Search by hash, then name (see `search`); a scan for legacy files
+    /// (unsorted, no names).
     pub fn find(&self, b: &[u8], name: &str) -> Option<usize> {
         let hash = format::fnv1a(name.as_bytes());
         if self.is_legacy() {
             return self.find_hash(b, hash);
         }
-        let (mut lo, mut hi) = (0, self.count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            // Names are only compared on equal hashes (rare but for the hit).
-            let ord = self
-                .entry_hash(b, mid)
-                .cmp(&hash)
-                .then_with(|| self.entry_name_bytes(b, mid).cmp(name.as_bytes()));
-            match ord {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(mid),
-            }
-        }
-        None
+        // Entries sharing the hash follow the first one in name order.
+        let first = search::lower_bound(self.count, |i| self.entry_hash(b, i), hash);
+        (first..self.count)
+            .take_while(|&i| self.entry_hash(b, i) == hash)
+            .find(|&i| self.entry_name_bytes(b, i) == name.as_bytes())
     }
 
     /// The first entry (in index order) whose name hashes to `hash`.
@@ -80,16 +72,8 @@ impl Native {
         if self.is_legacy() {
             return (0..self.count).find(|&i| self.entry_hash(b, i) == hash);
         }
-        let (mut lo, mut hi) = (0, self.count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.entry_hash(b, mid) < hash {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        (lo < self.count && self.entry_hash(b, lo) == hash).then_some(lo)
+        let i = search::lower_bound(self.count, |i| self.entry_hash(b, i), hash);
+        (i < self.count && self.entry_hash(b, i) == hash).then_some(i)
     }
 
     /// The entry holding the tensor at insertion `position`.

@@ -322,7 +322,7 @@ impl<'a> TensorFile<'a> {
             .map_err(|e| Error::format(format!("metadata is not valid JSON: {e}")))
     }
 
-    /// The tensor called `name`, found by binary search (no allocation).
+    /// The tensor called `name`, found by searching the sorted index (no allocation).
     pub fn get(&self, name: &str) -> Option<Tensor<'_>> {
         let b = self.as_bytes();
         match &self.kind {

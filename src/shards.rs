@@ -81,18 +81,22 @@ impl Sharded {
     }
 
     pub fn get(&self, name: &str) -> Option<Tensor<'_>> {
-        let key = (format::fnv1a(name.as_bytes()), name);
-        let i = self
-            .sorted
-            .binary_search_by(|&at| self.key(at).cmp(&key))
-            .ok()?;
-        Some(self.tensor_in(self.sorted[i]))
+        let hash = format::fnv1a(name.as_bytes());
+        let first = self.lower_bound(hash);
+        self.sorted[first..]
+            .iter()
+            .map(|&at| self.tensor_in(at))
+            .take_while(|t| t.name_hash() == hash)
+            .find(|t| t.name() == Some(name))
     }
 
     pub fn get_by_hash(&self, hash: u64) -> Option<Tensor<'_>> {
-        let i = self.sorted.partition_point(|&at| self.key(at).0 < hash);
-        let at = *self.sorted.get(i)?;
-        (self.key(at).0 == hash).then(|| self.tensor_in(at))
+        let at = *self.sorted.get(self.lower_bound(hash))?;
+        Some(self.tensor_in(at)).filter(|t| t.name_hash() == hash)
+    }
+
+    fn lower_bound(&self, hash: u64) -> usize {
+        crate::search::lower_bound(self.sorted.len(), |i| self.key(self.sorted[i]).0, hash)
     }
 
     pub fn get_at(&self, position: usize) -> Option<Tensor<'_>> {

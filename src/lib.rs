@@ -7,6 +7,29 @@
 //! - [`convert`] turns .safetensors and .gguf into .tenzor and back.
 //!
 //! The byte layout is specified in FORMAT.md.
+//!
+//! ```
+//! use tenzor::{DType, TensorFile, Writer, WriterOptions};
+//!
+//! # fn main() -> tenzor::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("model.tenzor");
+//! let weights: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+//! let mut w = Writer::create(&path, WriterOptions { alignment: 4096, ..Default::default() })?;
+//! w.set_metadata(r#"{"arch": "llama", "layers": 2}"#)?;
+//! w.add_tensor("w", DType::F32, &[2, 2], &weights)?; // written to disk now
+//! w.finish()?; // index, checksums, fsync, atomic rename
+//!
+//! let f = TensorFile::open(&path)?; // also .safetensors, .gguf, *.index.json
+//! let t = f.get("w").expect("present"); // O(log n), no allocation
+//! assert_eq!((t.dtype(), t.shape()), (DType::F32, &[2u64, 2][..]));
+//! assert_eq!(t.as_slice::<f32>(), Some(&[1.0, 2.0, 3.0, 4.0][..])); // typed, zero-copy
+//! assert_eq!(t.data().as_ptr() as usize % 4096, 0); // page-aligned
+//! assert_eq!(f.metadata()?["layers"], 2);
+//! f.verify()?; // recompute every checksum
+//! # Ok(())
+//! # }
+//! ```
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

@@ -4,7 +4,7 @@
 //!   structure without touching tensor data, and hands out [`Tensor`] views
 //!   that point into the mapping.
 //! - [`Writer`] streams tensors into a new file and renames it into place.
-//! - [`convert`] turns .safetensors and .gguf into .tenzor and back.
+//! - [`convert()`] turns any file it reads into .tenzor, .safetensors or .gguf.
 //!
 //! The byte layout is specified in FORMAT.md.
 //!

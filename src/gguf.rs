@@ -146,9 +146,6 @@ impl ValueType {
 }
 
 /// A parsed GGUF file. Names and JSON are copied out; tensor data is not.
-// Conversion needs only the tensors and the KV; the header fields are
-// checked by the tests and are there for a GGUF-backed reader.
-#[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub(crate) struct GgufFile {
     /// 2 or 3.

@@ -99,6 +99,18 @@ enum tenzor_status
      * tenzor hit an internal bug (a Rust panic); it was contained at the boundary.
      */
     TENZOR_ERR_PANIC = 9,
+    /**
+     * Another handle or process holds the file's write lock (one writer at a time).
+     */
+    TENZOR_ERR_BUSY = 10,
+    /**
+     * A value exists but has another type than the one asked for.
+     */
+    TENZOR_ERR_WRONG_TYPE = 11,
+    /**
+     * An index or range lies outside what exists.
+     */
+    TENZOR_ERR_OUT_OF_RANGE = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

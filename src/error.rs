@@ -22,6 +22,12 @@ pub enum ErrorKind {
     DuplicateName,
     /// The input is valid but asks for something this version cannot do.
     Unsupported,
+    /// Another handle or process holds the file's write lock.
+    Busy,
+    /// A value exists but has another type than the one asked for.
+    WrongType,
+    /// An index or range lies outside what exists.
+    OutOfRange,
 }
 
 /// The error of every fallible operation in tenzor.

@@ -25,8 +25,18 @@ pub const DEFAULT_ALIGNMENT: u64 = 64;
 pub const MIN_ALIGNMENT: u64 = 64;
 /// Largest allowed per-tensor alignment.
 pub const MAX_ALIGNMENT: u64 = 65536;
-/// Flag bits 0..=15 must be understood by a reader; none is defined yet.
+/// Flag bits 0..=15 must be understood by a reader: a reader that finds a
+/// required bit it does not know refuses the file as unsupported.
 pub const REQUIRED_FLAGS_MASK: u32 = 0x0000_ffff;
+/// Required flag: the file is in the appendable layout (root slots after the
+/// first generation; FORMAT.md, "Appendable layout").
+pub const FLAG_APPENDABLE: u32 = 0x1;
+/// Required flag: an in-place edit is (or was, when a process died) under
+/// way; tensor checksums may be stale (FORMAT.md, "Edit mark").
+pub const FLAG_EDITING: u32 = 0x2;
+/// Flag bits the header checksum reads as zero, so that each can be set and
+/// cleared by a one-byte write (byte 12) without rewriting the checksum.
+pub const FLAGS_OUTSIDE_CHECKSUM: u32 = FLAG_APPENDABLE | FLAG_EDITING;
 
 /// Header field offsets (version 2; version 1 shares the first 44 bytes).
 #[allow(missing_docs)]
@@ -90,13 +100,18 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 }
 
 /// Checksum of the region before the data, with the header's checksum field
-/// read as zero. A region too short to hold the field is hashed as it is.
+/// read as zero and the flag bits in [`FLAGS_OUTSIDE_CHECKSUM`] read as
+/// clear (files that never set them hash exactly as before those flags
+/// existed). A region too short to hold the fields is hashed as it is.
 pub fn header_region_checksum(region: &[u8]) -> u64 {
     if region.len() < hdr::CHECKSUM + 8 {
         return checksum(region);
     }
+    let flags = u32_at(region, hdr::FLAGS) & !FLAGS_OUTSIDE_CHECKSUM;
     let mut h = xxhash_rust::xxh3::Xxh3::new();
-    h.update(&region[..hdr::CHECKSUM]);
+    h.update(&region[..hdr::FLAGS]);
+    h.update(&flags.to_le_bytes());
+    h.update(&region[hdr::FLAGS + 4..hdr::CHECKSUM]);
     h.update(&[0u8; 8]);
     h.update(&region[hdr::CHECKSUM + 8..]);
     h.digest()

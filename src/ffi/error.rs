@@ -36,13 +36,19 @@ pub enum tenzor_status {
     TENZOR_ERR_UNSUPPORTED = 8,
     /// tenzor hit an internal bug (a Rust panic); it was contained at the boundary.
     TENZOR_ERR_PANIC = 9,
+    /// Another handle or process holds the file's write lock (one writer at a time).
+    TENZOR_ERR_BUSY = 10,
+    /// A value exists but has another type than the one asked for.
+    TENZOR_ERR_WRONG_TYPE = 11,
+    /// An index or range lies outside what exists.
+    TENZOR_ERR_OUT_OF_RANGE = 12,
 }
 
 use tenzor_status::*;
 
 impl tenzor_status {
     /// Every status, in number order (for `tenzor_status_str` and tests).
-    pub(crate) const ALL: [tenzor_status; 10] = [
+    pub(crate) const ALL: [tenzor_status; 13] = [
         TENZOR_OK,
         TENZOR_ERR_NULL_ARGUMENT,
         TENZOR_ERR_INVALID_ARGUMENT,
@@ -53,6 +59,9 @@ impl tenzor_status {
         TENZOR_ERR_DUPLICATE_NAME,
         TENZOR_ERR_UNSUPPORTED,
         TENZOR_ERR_PANIC,
+        TENZOR_ERR_BUSY,
+        TENZOR_ERR_WRONG_TYPE,
+        TENZOR_ERR_OUT_OF_RANGE,
     ];
 
     /// A short static description, NUL-terminated for C.
@@ -68,6 +77,9 @@ impl tenzor_status {
             TENZOR_ERR_DUPLICATE_NAME => c"duplicate tensor name",
             TENZOR_ERR_UNSUPPORTED => c"unsupported by this version of tenzor",
             TENZOR_ERR_PANIC => c"internal error (panic caught at the C boundary)",
+            TENZOR_ERR_BUSY => c"file is locked by another writer",
+            TENZOR_ERR_WRONG_TYPE => c"value has another type",
+            TENZOR_ERR_OUT_OF_RANGE => c"index or range out of range",
         }
     }
 }
@@ -82,6 +94,9 @@ pub(crate) fn status_of(kind: ErrorKind) -> tenzor_status {
         ErrorKind::NotFound => TENZOR_ERR_NOT_FOUND,
         ErrorKind::DuplicateName => TENZOR_ERR_DUPLICATE_NAME,
         ErrorKind::Unsupported => TENZOR_ERR_UNSUPPORTED,
+        ErrorKind::Busy => TENZOR_ERR_BUSY,
+        ErrorKind::WrongType => TENZOR_ERR_WRONG_TYPE,
+        ErrorKind::OutOfRange => TENZOR_ERR_OUT_OF_RANGE,
     }
 }
 

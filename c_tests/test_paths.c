@@ -2,6 +2,9 @@
  * files that are not regular files. */
 #define _POSIX_C_SOURCE 200809L
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -45,4 +48,35 @@ static void test_split_keys_outside_gguf(void) {
     }
 }
 
-void test_paths(void) { test_split_keys_outside_gguf(); }
+/* `path` is refused at once as "not a regular file (<kind>)". */
+static void check_not_regular(const char *path, const char *kind) {
+    const tenzor_file *f = (const tenzor_file *)(uintptr_t)0x5a5a;
+    char needle[64];
+    snprintf(needle, sizeof needle, "not a regular file (%s)", kind);
+    CHECK_FAILS(tenzor_open(path, &f), TENZOR_ERR_INVALID_ARGUMENT, path, needle);
+    CHECK(f == (const tenzor_file *)(uintptr_t)0x5a5a);
+}
+
+/* A named pipe used to block tenzor_open forever and /dev/zero read as
+ * "empty": both are refused without waiting. The alarm turns a regression
+ * (a hang) into a failed run. */
+static void test_special_files(void) {
+    const char *fifo = work_path("pipe.tenzor");
+    const char *link = work_path("pipe_link.tenzor");
+    const char *zero_link = work_path("zero_link.tenzor");
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK(symlink(fifo, link) == 0);
+    CHECK(symlink("/dev/zero", zero_link) == 0);
+    alarm(60);
+    check_not_regular(fifo, "fifo");
+    check_not_regular(link, "fifo");
+    check_not_regular("/dev/zero", "character device");
+    check_not_regular(zero_link, "character device");
+    alarm(0);
+    CHECK(unlink(link) == 0 && unlink(fifo) == 0 && unlink(zero_link) == 0);
+}
+
+void test_paths(void) {
+    test_split_keys_outside_gguf();
+    test_special_files();
+}

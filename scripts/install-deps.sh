@@ -26,4 +26,9 @@ for c in clippy rustfmt; do
         rustup component add "$c"
     fi
 done
+# cargo-fuzz, for the bounded fuzz runs of scripts/test.sh (nightly only).
+if cargo +nightly --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "install-deps: cargo install cargo-fuzz"
+    cargo install --locked cargo-fuzz
+fi
 echo "install-deps: all present"

@@ -27,7 +27,6 @@ use crate::gguf::{Kv, ValueType};
 /// The type of a metadata value. The numbers are GGUF's value types; JSON
 /// metadata adds `Null` and `Json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
 pub enum MetaType {
     /// Unsigned 8-bit integer.
     U8 = 0,

@@ -80,7 +80,7 @@ pub struct tenzor_str {
 }
 
 impl tenzor_str {
-    fn of(s: &str) -> tenzor_str {
+    fn of(s: &[u8]) -> tenzor_str {
         tenzor_str {
             ptr: s.as_ptr().cast(),
             len: s.len(),
@@ -104,11 +104,22 @@ unsafe fn meta_of<'a>(file: *const tenzor_file) -> FfiResult<(&'a FileHandle, Me
     Ok((h, m))
 }
 
+/// A key, looked up only when needed (messages, `tenzor_meta_key`): the
+/// getters stay cheap enough for per-item loops.
+#[derive(Clone, Copy)]
+struct Key<'a>(Meta<'a>, usize);
+
+impl<'a> Key<'a> {
+    fn get(self) -> &'a str {
+        self.0.key(self.1).unwrap_or("")
+    }
+}
+
 /// The value at `index`, or OUT_OF_RANGE.
-fn value_at<'a>(h: &FileHandle, m: &Meta<'a>, index: usize) -> FfiResult<(&'a str, MetaValue<'a>)> {
-    match (m.key(index), m.get(index)) {
-        (Some(k), Some(v)) => Ok((k, v)),
-        _ => Err(Failure::new(
+fn value_at<'a>(h: &FileHandle, m: Meta<'a>, index: usize) -> FfiResult<(Key<'a>, MetaValue<'a>)> {
+    match m.get(index) {
+        Some(v) => Ok((Key(m, index), v)),
+        None => Err(Failure::new(
             tenzor_status::TENZOR_ERR_OUT_OF_RANGE,
             format!(
                 "{}: metadata index {index} is out of range (there are {} keys)",
@@ -119,25 +130,25 @@ fn value_at<'a>(h: &FileHandle, m: &Meta<'a>, index: usize) -> FfiResult<(&'a st
     }
 }
 
-fn wrong_type(h: &FileHandle, key: &str, v: &MetaValue<'_>, want: &str) -> Failure {
+fn wrong_type(h: &FileHandle, key: Key<'_>, v: &MetaValue<'_>, want: &str) -> Failure {
     Failure::new(
         tenzor_status::TENZOR_ERR_WRONG_TYPE,
         format!(
             "{}: metadata key '{}' holds {:?}, not {want}",
             h.label(),
-            key.escape_debug(),
+            key.get().escape_debug(),
             v.ty()
         ),
     )
 }
 
-fn out_of_range(h: &FileHandle, key: &str, what: String) -> Failure {
+fn out_of_range(h: &FileHandle, key: Key<'_>, what: String) -> Failure {
     Failure::new(
         tenzor_status::TENZOR_ERR_OUT_OF_RANGE,
         format!(
             "{}: metadata key '{}': {what}",
             h.label(),
-            key.escape_debug()
+            key.get().escape_debug()
         ),
     )
 }
@@ -149,16 +160,16 @@ fn out_of_range(h: &FileHandle, key: &str, what: String) -> Failure {
 unsafe fn with_value<'a>(
     file: *const tenzor_file,
     index: usize,
-    body: impl FnOnce(&'a FileHandle, &'a str, MetaValue<'a>) -> FfiResult<()>,
+    body: impl FnOnce(&'a FileHandle, Key<'a>, MetaValue<'a>) -> FfiResult<()>,
 ) -> FfiResult<()> {
     // SAFETY: per the contract.
     let (h, m) = unsafe { meta_of(file) }?;
-    let (k, v) = value_at(h, &m, index)?;
+    let (k, v) = value_at(h, m, index)?;
     body(h, k, v)
 }
 
 /// The array at `index`, or WRONG_TYPE.
-fn array<'a>(h: &FileHandle, k: &str, v: MetaValue<'a>) -> FfiResult<MetaArray<'a>> {
+fn array<'a>(h: &FileHandle, k: Key<'_>, v: MetaValue<'a>) -> FfiResult<MetaArray<'a>> {
     match v {
         MetaValue::Array(a) => Ok(a),
         v => Err(wrong_type(h, k, &v, "an array")),
@@ -233,6 +244,7 @@ pub unsafe extern "C" fn tenzor_meta_key(
         // SAFETY: non-NULL handle, per the contract.
         unsafe {
             with_value(file, index, |_, k, _| {
+                let k = k.get();
                 key.write(k.as_ptr().cast());
                 len.write(k.len());
                 Ok(())
@@ -518,7 +530,7 @@ pub unsafe extern "C" fn tenzor_meta_array_str(
         unsafe {
             with_value(file, index, |h, k, v| {
                 let a = strings(h, k, v)?;
-                let s = a.str(i).ok_or_else(|| {
+                let s = a.str_bytes(i).ok_or_else(|| {
                     out_of_range(h, k, format!("item {i} of an array of {}", a.len()))
                 })?;
                 str.write(s.as_ptr().cast());
@@ -529,7 +541,7 @@ pub unsafe extern "C" fn tenzor_meta_array_str(
     })
 }
 
-fn strings<'a>(h: &FileHandle, k: &str, v: MetaValue<'a>) -> FfiResult<MetaArray<'a>> {
+fn strings<'a>(h: &FileHandle, k: Key<'_>, v: MetaValue<'a>) -> FfiResult<MetaArray<'a>> {
     let a = array(h, k, v)?;
     if a.item_type() != MetaType::String {
         return Err(wrong_type(h, k, &v, "an array of strings"));
@@ -571,10 +583,10 @@ pub unsafe extern "C" fn tenzor_meta_array_strs(
                         format!("items {first} + {count} of an array of {}", a.len()),
                     ));
                 }
-                for (j, s) in a.strs().skip(first).take(count).enumerate() {
+                a.each_str_bytes(first, count, |j, s| {
                     // SAFETY: `out` holds `count` writable items, per the contract.
-                    out.add(j).write(tenzor_str::of(s));
-                }
+                    out.add(j).write(tenzor_str::of(s))
+                });
                 Ok(())
             })
         }

@@ -227,7 +227,7 @@ impl Editor {
     }
 
     /// Looks up `name`, failing with [`ErrorKind::NotFound`].
-    fn position_of(&self, name: &str) -> Result<usize> {
+    pub(crate) fn position_of(&self, name: &str) -> Result<usize> {
         self.get(name).map(|t| t.position()).ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,

@@ -433,7 +433,10 @@ impl<'a> TensorFile<'a> {
     /// being written; without the edit mark a non-empty list means corruption.
     pub fn stale_tensors(&self) -> Vec<Tensor<'_>> {
         self.iter()
-            .filter(|t| t.checksum().is_some_and(|c| c != format::checksum(t.data())))
+            .filter(|t| {
+                t.checksum()
+                    .is_some_and(|c| c != format::checksum(t.data()))
+            })
             .collect()
     }
 
@@ -451,7 +454,11 @@ impl<'a> TensorFile<'a> {
         if !stale.is_empty() {
             what.push(format!(
                 "{} stale after an interrupted edit: {}",
-                if stale.len() == 1 { "tensor is" } else { "tensors are" },
+                if stale.len() == 1 {
+                    "tensor is"
+                } else {
+                    "tensors are"
+                },
                 stale.join(", ")
             ));
         }

@@ -88,7 +88,12 @@ fn bytes_and_typed_edits_survive_close_and_reopen_and_verify() {
     );
     assert_eq!(f.get("bytes").unwrap().data(), &[50, 40, 30, 20, 10]);
     for t in f.iter() {
-        assert_eq!(t.checksum(), Some(checksum(t.data())), "{}", t.display_name());
+        assert_eq!(
+            t.checksum(),
+            Some(checksum(t.data())),
+            "{}",
+            t.display_name()
+        );
     }
     // Same size, same structure: only data, entry checksums and the header
     // checksum differ.
@@ -212,7 +217,11 @@ fn with_the_mark_a_stale_header_checksum_is_tolerated_but_structure_is_checked()
     drop(f);
     assert_eq!(rehash(&path).unwrap(), ["w"]);
     TensorFile::open(&path).unwrap().verify().unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), b, "rehash restores the original");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b,
+        "rehash restores the original"
+    );
 
     // The mark excuses checksums, never structure.
     let mut broken = b.clone();
@@ -292,8 +301,15 @@ fn missing_names_positions_types_and_files_are_errors_naming_them() {
     assert_eq!(ed.data_mut_at(3).unwrap_err().kind(), ErrorKind::OutOfRange);
     let err = ed.slice_mut::<f16>("w").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WrongType);
-    assert!(err.message().contains("tensor 'w': is F32, not F16"), "{err}");
-    assert_eq!(flags(&path), 0, "failed calls hand nothing out, mark nothing");
+    assert!(
+        err.message().contains("tensor 'w': is F32, not F16"),
+        "{err}"
+    );
+    assert_eq!(
+        flags(&path),
+        0,
+        "failed calls hand nothing out, mark nothing"
+    );
     drop(ed);
 
     let err = Editor::open(dir.path().join("absent.tenzor")).unwrap_err();
@@ -349,12 +365,19 @@ fn foreign_files_are_edited_in_place_without_a_mark() {
         let t = ed.get_at(0).unwrap();
         let (off, len, tname) = (t.file_offset() as usize, t.data().len(), t.display_name());
         ed.data_mut(&tname).unwrap().fill(0xab);
-        assert_eq!(std::fs::read(&path).unwrap()[hdr::FLAGS], before[hdr::FLAGS]);
+        assert_eq!(
+            std::fs::read(&path).unwrap()[hdr::FLAGS],
+            before[hdr::FLAGS]
+        );
         ed.close().unwrap();
         let after = std::fs::read(&path).unwrap();
         assert_eq!(after.len(), before.len());
         assert!(after[off..off + len].iter().all(|&b| b == 0xab));
-        assert_eq!(after[..off], before[..off], "{name}: only the tensor changed");
+        assert_eq!(
+            after[..off],
+            before[..off],
+            "{name}: only the tensor changed"
+        );
         assert_eq!(after[off + len..], before[off + len..]);
         let f = TensorFile::open(&path).unwrap();
         assert!(f.get(&tname).unwrap().data().iter().all(|&b| b == 0xab));
@@ -419,7 +442,10 @@ fn cli_info_verify_and_rehash_show_and_clear_the_mark() {
     let verify = tenzor_cli().args(["verify", p]).output().unwrap();
     assert!(!verify.status.success());
     let err = common::stderr(&verify);
-    assert!(err.contains("stale after an interrupted edit: 'w'"), "{err}");
+    assert!(
+        err.contains("stale after an interrupted edit: 'w'"),
+        "{err}"
+    );
 
     let re = tenzor_cli().args(["rehash", p]).output().unwrap();
     assert!(re.status.success(), "{}", common::stderr(&re));
@@ -459,7 +485,12 @@ fn read_only_files_and_filesystems_are_refused_naming_the_file() {
     if unsafe { libc::geteuid() } == 0 {
         // root ignores file modes: drop to nobody for the attempt.
         rehash_fails_with(
-            &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+            &[
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ],
             &path,
             "Permission denied",
         );

@@ -7,7 +7,7 @@
 //! describe them.
 
 use std::collections::BTreeSet;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use memmap2::MmapMut;
@@ -80,13 +80,8 @@ impl Editor {
     }
 
     fn open_marked(path: &Path, marked: Marked) -> Result<Editor> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, "cannot open for editing", e))?;
+        let (file, _) = reader::open_regular_for(path, true)?;
         lock::lock_for_writing(&file, path)?;
-        reader::check_mappable(&file, path)?;
         // SAFETY: a shared read-write map. Other processes changing the
         // file's length while it is mapped is undefined behaviour, as for
         // every mapping (documented on TensorFile); the write lock keeps

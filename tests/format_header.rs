@@ -26,7 +26,10 @@ fn layout(std: &str, cpp: bool) -> (BTreeMap<String, u64>, Vec<String>) {
         .arg("-o")
         .arg(&exe);
     run_ok(&mut cc, &format!("compiling format_layout.c as {std}"));
-    let out = stdout(&run_ok(&mut std::process::Command::new(&exe), "format_layout"));
+    let out = stdout(&run_ok(
+        &mut std::process::Command::new(&exe),
+        "format_layout",
+    ));
     let mut values = BTreeMap::new();
     let mut dtypes = Vec::new();
     for line in out.lines() {
@@ -58,7 +61,10 @@ fn expected_values() -> Vec<(&'static str, u64)> {
         ("REQUIRED_FLAGS_MASK", format::REQUIRED_FLAGS_MASK.into()),
         ("FLAG_APPENDABLE", format::FLAG_APPENDABLE.into()),
         ("FLAG_EDITING", format::FLAG_EDITING.into()),
-        ("FLAGS_OUTSIDE_CHECKSUM", format::FLAGS_OUTSIDE_CHECKSUM.into()),
+        (
+            "FLAGS_OUTSIDE_CHECKSUM",
+            format::FLAGS_OUTSIDE_CHECKSUM.into(),
+        ),
         ("FNV_OFFSET_BASIS", hash_name(b"")),
         ("sizeof.header", format::HEADER_SIZE as u64),
         ("tenzor_file_header.magic", hdr::MAGIC as u64),
@@ -68,7 +74,10 @@ fn expected_values() -> Vec<(&'static str, u64)> {
         ("tenzor_file_header.zero", hdr::ZERO as u64),
         ("tenzor_file_header.index_offset", hdr::INDEX_OFFSET as u64),
         ("tenzor_file_header.data_offset", hdr::DATA_OFFSET as u64),
-        ("tenzor_file_header.metadata_size", hdr::METADATA_SIZE as u64),
+        (
+            "tenzor_file_header.metadata_size",
+            hdr::METADATA_SIZE as u64,
+        ),
         ("tenzor_file_header.alignment", hdr::ALIGNMENT as u64),
         ("tenzor_file_header.header_checksum", hdr::CHECKSUM as u64),
         ("tenzor_file_header.names_size", hdr::NAMES_SIZE as u64),
@@ -88,12 +97,21 @@ fn expected_values() -> Vec<(&'static str, u64)> {
         ("tenzor_file_entry.checksum", ent::CHECKSUM as u64),
         ("ent.CHECKSUM", ent::CHECKSUM as u64),
         ("sizeof.legacy", format::LEGACY_ENTRY_SIZE as u64),
-        ("tenzor_file_legacy_entry.name_hash", legacy::NAME_HASH as u64),
+        (
+            "tenzor_file_legacy_entry.name_hash",
+            legacy::NAME_HASH as u64,
+        ),
         ("tenzor_file_legacy_entry.dtype", legacy::DTYPE as u64),
         ("tenzor_file_legacy_entry.ndim", legacy::NDIM as u64),
         ("tenzor_file_legacy_entry.shape", legacy::SHAPE as u64),
-        ("tenzor_file_legacy_entry.data_offset", legacy::DATA_OFFSET as u64),
-        ("tenzor_file_legacy_entry.data_size", legacy::DATA_SIZE as u64),
+        (
+            "tenzor_file_legacy_entry.data_offset",
+            legacy::DATA_OFFSET as u64,
+        ),
+        (
+            "tenzor_file_legacy_entry.data_size",
+            legacy::DATA_SIZE as u64,
+        ),
     ]
 }
 
@@ -111,7 +129,10 @@ fn check(std: &str, cpp: bool) {
         "{std}: FNV prime"
     );
     want.insert("FNV_PRIME".into(), prime);
-    assert_eq!(values, want, "{std}: tenzor_format.h disagrees with src/format.rs");
+    assert_eq!(
+        values, want,
+        "{std}: tenzor_format.h disagrees with src/format.rs"
+    );
 
     let want_dtypes: Vec<String> = DType::ALL
         .iter()

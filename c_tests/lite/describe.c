@@ -107,7 +107,7 @@ size_t tzl_describe(const uint8_t *buf, size_t len, char *out, size_t cap) {
     sink s;
     tzl_file f;
     tzl_diag diag;
-    int st;
+    tzl_status st;
     s.out = out;
     s.cap = cap;
     s.len = 0;
@@ -115,16 +115,16 @@ size_t tzl_describe(const uint8_t *buf, size_t len, char *out, size_t cap) {
     diag.message = "";
     diag.entry = TZL_NO_ENTRY;
     st = tzl_open(buf, len, TZL_FULL, &f, &diag);
-    put(&s, "full %s\n", tzl_describe_class(st));
+    put(&s, "full %s\n", tzl_describe_class((int)st));
     if (st == TZL_OK) {
         uint32_t p;
         const char *json;
         size_t jlen;
         for (p = 0; p < tzl_count(&f); p++) {
             tzl_tensor t;
-            int r = tzl_at_position(&f, p, &t);
+            tzl_status r = tzl_at_position(&f, p, &t);
             if (r != TZL_OK) {
-                put(&s, "error position %u: %s\n", p, tzl_describe_class(r));
+                put(&s, "error position %u: %s\n", p, tzl_describe_class((int)r));
                 continue;
             }
             put_tensor(&s, &t);

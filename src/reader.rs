@@ -4,10 +4,12 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::foreign::{self, Foreign};
 use crate::format;
+use crate::meta::{JsonMeta, Meta};
 use crate::native::{self, Native};
 use crate::shards::{self, Sharded};
 use crate::tensor::Tensor;
@@ -62,6 +64,8 @@ pub struct TensorFile<'a> {
     backing: Backing<'a>,
     path: Option<PathBuf>,
     kind: Kind,
+    /// The index of JSON metadata for [`TensorFile::meta`], made on first use.
+    json_meta: OnceLock<std::result::Result<JsonMeta, String>>,
 }
 
 impl std::fmt::Debug for TensorFile<'_> {
@@ -145,6 +149,7 @@ impl TensorFile<'static> {
                 backing: Backing::Borrowed(&[]),
                 path: Some(path.to_path_buf()),
                 kind: Kind::Sharded(Box::new(set)),
+                json_meta: OnceLock::new(),
             });
         }
         let file = TensorFile::open_single(path)?;
@@ -154,6 +159,7 @@ impl TensorFile<'static> {
                 backing: Backing::Borrowed(&[]),
                 path: Some(path.to_path_buf()),
                 kind: Kind::Sharded(Box::new(set)),
+                json_meta: OnceLock::new(),
             });
         }
         Ok(file)
@@ -167,6 +173,7 @@ impl TensorFile<'static> {
             backing: Backing::Mmap(map),
             path: Some(path.to_path_buf()),
             kind,
+            json_meta: OnceLock::new(),
         })
     }
 }
@@ -273,6 +280,7 @@ impl<'a> TensorFile<'a> {
             kind: parse(bytes)?,
             backing: Backing::Borrowed(bytes),
             path: None,
+            json_meta: OnceLock::new(),
         })
     }
 
@@ -370,13 +378,38 @@ impl<'a> TensorFile<'a> {
     pub fn metadata_json(&self) -> &str {
         let text = match &self.kind {
             Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or("{}"),
-            Kind::Foreign(f) => &f.metadata,
+            Kind::Foreign(f) => f.metadata_json(self.as_bytes()),
             Kind::Sharded(s) => &s.metadata,
         };
         if text.trim().is_empty() {
             "{}"
         } else {
             text
+        }
+    }
+
+    /// The metadata, typed, key by key (see [`crate::meta`]): GGUF KV pairs,
+    /// the top-level keys of .tenzor JSON metadata, safetensors
+    /// `__metadata__`. Nothing is copied that the file holds; JSON metadata
+    /// is indexed on the first call (an error then if it is not an object).
+    pub fn meta(&self) -> Result<Meta<'_>> {
+        let text = match &self.kind {
+            Kind::Foreign(f) => {
+                if let Some(g) = f.gguf_meta() {
+                    return Ok(Meta::gguf(self.as_bytes(), g));
+                }
+                f.metadata_text(self.as_bytes())
+            }
+            Kind::Sharded(s) if self.format() == Format::Gguf => return s.shards[0].meta(),
+            Kind::Sharded(s) => &s.metadata,
+            Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or(""),
+        };
+        let index = self
+            .json_meta
+            .get_or_init(|| JsonMeta::index(text).map_err(|e| e.message().to_string()));
+        match index {
+            Ok(j) => Ok(Meta::json(text, j)),
+            Err(m) => Err(Error::format(m.clone())),
         }
     }
 

@@ -34,15 +34,18 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod append;
 mod atomic;
 pub mod convert;
 pub mod dtype;
+mod entries;
 mod error;
 pub mod ffi;
 mod foreign;
 pub mod format;
 mod gguf;
 mod gguf_write;
+mod lock;
 mod native;
 mod reader;
 mod search;
@@ -50,10 +53,11 @@ mod shards;
 mod tensor;
 mod writer;
 
+pub use append::{compact, AppendOptions, Appender, CompactStats};
 pub use convert::{convert, ConvertOptions, ConvertStats, FileKind};
 pub use dtype::DType;
 pub use error::{Error, ErrorKind, Result};
 pub use format::fnv1a as hash_name;
-pub use reader::{Format, HeaderInfo, TensorFile};
+pub use reader::{AppendLayout, Format, HeaderInfo, TensorFile};
 pub use tensor::{Element, Tensor};
 pub use writer::{Writer, WriterOptions};

@@ -4,10 +4,12 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::foreign::{self, Foreign};
 use crate::format;
+use crate::meta::{JsonMeta, Meta};
 use crate::native::{self, Native};
 use crate::shards::{self, Sharded};
 use crate::tensor::Tensor;
@@ -62,6 +64,8 @@ pub struct TensorFile<'a> {
     backing: Backing<'a>,
     path: Option<PathBuf>,
     kind: Kind,
+    /// The index of JSON metadata for [`TensorFile::meta`], made on first use.
+    json_meta: OnceLock<std::result::Result<JsonMeta, String>>,
 }
 
 impl std::fmt::Debug for TensorFile<'_> {
@@ -150,7 +154,9 @@ impl TensorFile<'static> {
     /// Maps `path` read-only, recognises its format from the content
     /// (.tenzor v2 or v1, .safetensors, .gguf, or a `*.index.json` shard
     /// index, whose shards are opened too) and validates it. The first file
-    /// of a GGUF split (`split.no` 0) opens the whole split.
+    /// of a GGUF split (`split.no` 0) opens the whole split. Anything that
+    /// is not a regular file (a FIFO, device or socket, also through a
+    /// symlink) is refused at once with [`ErrorKind::InvalidArgument`].
     pub fn open(path: impl AsRef<Path>) -> Result<TensorFile<'static>> {
         let path = path.as_ref();
         let map = map_file(path)?;
@@ -160,6 +166,7 @@ impl TensorFile<'static> {
                 backing: Backing::Borrowed(&[]),
                 path: Some(path.to_path_buf()),
                 kind: Kind::Sharded(Box::new(set)),
+                json_meta: OnceLock::new(),
             });
         }
         let file = TensorFile::open_single(path)?;
@@ -169,6 +176,7 @@ impl TensorFile<'static> {
                 backing: Backing::Borrowed(&[]),
                 path: Some(path.to_path_buf()),
                 kind: Kind::Sharded(Box::new(set)),
+                json_meta: OnceLock::new(),
             });
         }
         Ok(file)
@@ -182,6 +190,7 @@ impl TensorFile<'static> {
             backing: Backing::Mmap(map),
             path: Some(path.to_path_buf()),
             kind,
+            json_meta: OnceLock::new(),
         })
     }
 }
@@ -189,36 +198,104 @@ impl TensorFile<'static> {
 impl TensorFile<'static> {
     /// Maps and validates a file already open (and locked) by a writer.
     pub(crate) fn from_file(path: &Path, file: &File) -> Result<TensorFile<'static>> {
-        let map = map_open_file(path, file)?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(path, "cannot stat", e))?;
+        check_file_type(path, meta.file_type())?;
+        if meta.len() == 0 {
+            return Err(Error::format("file is empty (0 bytes)").in_file(path));
+        }
+        // SAFETY: as in `map_file`; the caller holds the write lock, and
+        // appends never change bytes a committed root reaches.
+        let map = unsafe { memmap2::Mmap::map(file) }
+            .map_err(|e| Error::io(path, "cannot memory-map", e))?;
         let kind = parse(&map).map_err(|e| e.in_file(path))?;
         Ok(TensorFile {
             backing: Backing::Mmap(map),
             path: Some(path.to_path_buf()),
             kind,
+            json_meta: OnceLock::new(),
         })
     }
 }
 
-/// Maps a whole file read-only, refusing directories and empty files.
+/// Maps a whole file read-only (see [`open_regular`] for what it refuses).
 pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
-    let file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
-    map_open_file(path, &file)
+    let (file, _) = open_regular(path)?;
+    // SAFETY: the map is read-only; the documented contract (and the
+    // writer's rename-over) is that nobody modifies a file while mapped.
+    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, "cannot memory-map", e))
 }
 
-/// Maps an open file read-only, refusing directories and empty files.
-fn map_open_file(path: &Path, file: &File) -> Result<memmap2::Mmap> {
+/// Opens `path` for reading, without ever blocking, and returns it with its
+/// size. Refuses directories, empty files and anything that is not a
+/// regular file (symlinks are followed): a FIFO would block `open(2)` until
+/// a writer appears and then yield a stream, and a device or socket has no
+/// fixed size to map. Every path the library opens for reading goes
+/// through here.
+pub(crate) fn open_regular(path: &Path) -> Result<(File, u64)> {
+    let file = match open_nonblocking(path) {
+        Ok(f) => f,
+        Err(e) => {
+            // open(2) of a socket fails (ENXIO): say what the path is instead.
+            if let Ok(meta) = std::fs::metadata(path) {
+                check_file_type(path, meta.file_type())?;
+            }
+            return Err(Error::io(path, "cannot open", e));
+        }
+    };
     let meta = file
         .metadata()
         .map_err(|e| Error::io(path, "cannot stat", e))?;
-    if meta.is_dir() {
-        return Err(Error::invalid("is a directory, not a tensor file").in_file(path));
-    }
+    check_file_type(path, meta.file_type())?;
     if meta.len() == 0 {
         return Err(Error::format("file is empty (0 bytes)").in_file(path));
     }
-    // SAFETY: the map is read-only; the documented contract (and the
-    // writer's rename-over) is that nobody modifies a file while mapped.
-    unsafe { memmap2::Mmap::map(file) }.map_err(|e| Error::io(path, "cannot memory-map", e))
+    Ok((file, meta.len()))
+}
+
+/// O_NONBLOCK makes opening a FIFO return at once (it is refused after
+/// `fstat`); on a regular file it has no effect, so the descriptor serves
+/// mmap and positioned reads as is.
+fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NONBLOCK);
+    opts.open(path)
+}
+
+fn check_file_type(path: &Path, t: std::fs::FileType) -> Result<()> {
+    if t.is_file() {
+        return Ok(());
+    }
+    if t.is_dir() {
+        return Err(Error::invalid("is a directory, not a tensor file").in_file(path));
+    }
+    Err(Error::invalid(format!("not a regular file ({})", file_type_name(t))).in_file(path))
+}
+
+fn file_type_name(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "fifo";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if t.is_symlink() {
+        return "symlink";
+    }
+    "not a file, directory or device"
 }
 
 fn parse(b: &[u8]) -> Result<Kind> {
@@ -244,6 +321,7 @@ impl<'a> TensorFile<'a> {
             kind: parse(bytes)?,
             backing: Backing::Borrowed(bytes),
             path: None,
+            json_meta: OnceLock::new(),
         })
     }
 
@@ -371,13 +449,38 @@ impl<'a> TensorFile<'a> {
     pub fn metadata_json(&self) -> &str {
         let text = match &self.kind {
             Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or("{}"),
-            Kind::Foreign(f) => &f.metadata,
+            Kind::Foreign(f) => f.metadata_json(self.as_bytes()),
             Kind::Sharded(s) => &s.metadata,
         };
         if text.trim().is_empty() {
             "{}"
         } else {
             text
+        }
+    }
+
+    /// The metadata, typed, key by key (see [`crate::meta`]): GGUF KV pairs,
+    /// the top-level keys of .tenzor JSON metadata, safetensors
+    /// `__metadata__`. Nothing is copied that the file holds; JSON metadata
+    /// is indexed on the first call (an error then if it is not an object).
+    pub fn meta(&self) -> Result<Meta<'_>> {
+        let text = match &self.kind {
+            Kind::Foreign(f) => {
+                if let Some(g) = f.gguf_meta() {
+                    return Ok(Meta::gguf(self.as_bytes(), g));
+                }
+                f.metadata_text(self.as_bytes())
+            }
+            Kind::Sharded(s) if self.format() == Format::Gguf => return s.shards[0].meta(),
+            Kind::Sharded(s) => &s.metadata,
+            Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or(""),
+        };
+        let index = self
+            .json_meta
+            .get_or_init(|| JsonMeta::index(text).map_err(|e| e.message().to_string()));
+        match index {
+            Ok(j) => Ok(Meta::json(text, j)),
+            Err(m) => Err(Error::format(m.clone())),
         }
     }
 

@@ -109,7 +109,7 @@ impl Appender {
             }
             Err(e) => return Err(Error::io(path, "cannot open for appending", e)),
         };
-        crate::lock::lock_exclusive(&file, path)?;
+        crate::lock::lock_for_writing(&file, path)?;
         if !still_at(&file, path) {
             // Replaced (compacted) between our open and our lock: appending
             // to the old, unlinked file would lose the append.
@@ -128,7 +128,7 @@ impl Appender {
     /// Opens an existing file through `io` (the power-loss test records it).
     #[cfg(test)]
     pub(crate) fn open_with(path: &Path, io: Box<dyn Storage>) -> Result<Appender> {
-        crate::lock::lock_exclusive(io.file(), path)?;
+        crate::lock::lock_for_writing(io.file(), path)?;
         Ok(Appender {
             inner: Inner::Existing(Box::new(Session::open(path, io)?)),
         })

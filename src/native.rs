@@ -25,13 +25,26 @@ pub(crate) struct Native {
     pub metadata_offset: usize,
     pub alignment: u64,
     pub header_checksum: u64,
-    /// The appendable layout's current generation (None: canonical layout).
+    /// The edit mark is set and the stored header checksum disagrees with
+    /// the header region (an edit was interrupted mid-flush).
+    pub header_stale: bool,
+    /// The generation open (version 2; see `append::Root`).
     pub append: Option<crate::append::Root>,
 }
 
 impl Native {
     pub fn is_legacy(&self) -> bool {
         self.version == format::VERSION_LEGACY
+    }
+
+    /// True when the edit mark is set (FORMAT.md, "Edit mark").
+    pub fn edit_mark(&self) -> bool {
+        self.flags & format::FLAG_EDITING != 0
+    }
+
+    /// Where the stored checksum of entry `i` lies in the file.
+    pub fn checksum_offset(&self, i: usize) -> usize {
+        self.index_offset + i * format::ENTRY_SIZE + ent::CHECKSUM
     }
 
     /// The raw metadata bytes.
@@ -162,8 +175,9 @@ pub(crate) fn parse(b: &[u8]) -> Result<Native> {
     }
 }
 
-fn check_flags(flags: u32) -> Result<()> {
-    let unknown_required = flags & format::REQUIRED_FLAGS_MASK & !format::FLAG_APPENDABLE;
+/// Refuses required flag bits other than those in `known`.
+fn check_flags(flags: u32, known: u32) -> Result<()> {
+    let unknown_required = flags & format::REQUIRED_FLAGS_MASK & !known;
     if unknown_required != 0 {
         return Err(Error::new(
             ErrorKind::Unsupported,
@@ -176,7 +190,7 @@ fn check_flags(flags: u32) -> Result<()> {
 fn parse_v2(b: &[u8]) -> Result<Native> {
     let len = b.len() as u64;
     let flags = u32_at(b, hdr::FLAGS);
-    check_flags(flags)?;
+    check_flags(flags, format::FLAG_EDITING | format::FLAG_APPENDABLE)?;
     if u32_at(b, hdr::ZERO) != 0 || u32_at(b, hdr::RESERVED) != 0 {
         return Err(Error::format("reserved header bytes are not zero"));
     }
@@ -220,7 +234,10 @@ fn parse_v2(b: &[u8]) -> Result<Native> {
     let data_offset_us = to_usize(data_offset, "data offset")?;
     let region = &b[..data_offset_us];
     let actual = format::header_region_checksum(region);
-    if actual != stored_checksum {
+    // With the edit mark set, a crash mid-flush may have left the header
+    // checksum stale; every structural rule below still runs.
+    let header_stale = actual != stored_checksum;
+    if header_stale && flags & format::FLAG_EDITING == 0 {
         return Err(Error::new(
             ErrorKind::Checksum,
             format!(
@@ -257,6 +274,7 @@ fn parse_v2(b: &[u8]) -> Result<Native> {
         metadata_offset: format::HEADER_SIZE,
         alignment,
         header_checksum: stored_checksum,
+        header_stale,
         append: None,
     };
     let placed = check_index(b, &native)?;
@@ -453,7 +471,8 @@ fn check_packed(b: &[u8], n: &Native, by_pos: &[Placed]) -> Result<u64> {
 fn parse_v1(b: &[u8]) -> Result<Native> {
     let len = b.len() as u64;
     let flags = u32_at(b, hdr::FLAGS);
-    check_flags(flags)?;
+    // Legacy files carry no checksums, so they are never marked.
+    check_flags(flags, 0)?;
     let count = u32_at(b, hdr::TENSOR_COUNT) as u64;
     let index_offset = u64_at(b, hdr::INDEX_OFFSET);
     let data_offset = u64_at(b, hdr::DATA_OFFSET);
@@ -495,6 +514,7 @@ fn parse_v1(b: &[u8]) -> Result<Native> {
         metadata_offset: format::HEADER_SIZE,
         alignment: 1,
         header_checksum: 0,
+        header_stale: false,
         append: None,
     };
     // Legacy tensors may come in any order; sorting the ranges is the only

@@ -281,3 +281,35 @@ fn reserve_fills_a_multi_gigabyte_tensor_in_a_sparse_file() {
     assert_eq!(f.get("big2").unwrap().data()[m as usize - 1], 0xA5);
     assert_eq!(f.get("big").unwrap().data()[0], 0x5A);
 }
+
+#[test]
+fn editor_and_appender_refuse_each_others_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.tenzor");
+    let orig = canonical(&p);
+    // The edit mark (bit 1, outside the header checksum) of a crashed edit.
+    let mut marked = orig.clone();
+    marked[12] |= 2;
+    std::fs::write(&p, &marked).unwrap();
+    let e = Appender::open(&p, AppendOptions::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Checksum, "{e}");
+    assert!(e.to_string().contains("rehash"), "{e}");
+    assert_eq!(std::fs::read(&p).unwrap(), marked);
+    // An appendable file: the editor refuses it, the file is untouched.
+    std::fs::write(&p, &orig).unwrap();
+    let mut a = Appender::open(&p, AppendOptions::default()).unwrap();
+    a.add_tensor("c", DType::U8, &[1], &[1]).unwrap();
+    a.commit().unwrap();
+    let before = std::fs::read(&p).unwrap();
+    let e = tenzor::Editor::open(&p).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(e.to_string().contains("compact"), "{e}");
+    assert_eq!(std::fs::read(&p).unwrap(), before);
+    // While an appender holds the file, an editor is Busy.
+    let a = Appender::open(&p, AppendOptions::default()).unwrap();
+    assert_eq!(
+        tenzor::Editor::open(&p).unwrap_err().kind(),
+        ErrorKind::Busy
+    );
+    drop(a);
+}

@@ -498,6 +498,14 @@ fn committed_root(f: &TensorFile<'_>, path: &Path) -> Result<Root> {
         )
         .in_file(path))
     };
+    if f.edit_interrupted() {
+        return Err(Error::new(
+            ErrorKind::Checksum,
+            "carries the edit mark of an interrupted edit (checksums may be stale); \
+             run `tenzor rehash` on it before appending",
+        )
+        .in_file(path));
+    }
     match f.format() {
         Format::Tenzor => {}
         Format::TenzorLegacy => return refuse("legacy .tenzor v1"),

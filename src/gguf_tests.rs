@@ -60,7 +60,8 @@ fn fixtures_match_what_gguf_py_reads() {
         );
 
         // KV values and order.
-        let kv: serde_json::Map<String, Value> = serde_json::from_str(&f.kv_json).unwrap();
+        let (kv_json, kv_types_json) = kv_json(&bytes, &f.kv);
+        let kv: serde_json::Map<String, Value> = serde_json::from_str(&kv_json).unwrap();
         let want_kv = want["kv"].as_object().unwrap();
         assert_eq!(
             kv.keys().collect::<Vec<_>>(),
@@ -71,7 +72,7 @@ fn fixtures_match_what_gguf_py_reads() {
             assert_eq!(&kv[k], v, "{file}: key {k}");
         }
         // KV types, same keys and order.
-        let types: serde_json::Map<String, Value> = serde_json::from_str(&f.kv_types_json).unwrap();
+        let types: serde_json::Map<String, Value> = serde_json::from_str(&kv_types_json).unwrap();
         let want_types = want["kv_types"].as_object().unwrap();
         assert_eq!(types.len(), want_types.len(), "{file}");
         for ((k, t), (wk, wt)) in types.iter().zip(want_types) {
@@ -215,8 +216,9 @@ fn assert_err(bytes: &[u8], kind: ErrorKind, needle: &str) {
 
 #[test]
 fn minimal_files_parse() {
-    let f = parse(&G::header(0, 0).0).unwrap();
-    assert_eq!((f.kv_json.as_str(), f.kv_types_json.as_str()), ("{}", "{}"));
+    let b = G::header(0, 0).0;
+    let f = parse(&b).unwrap();
+    assert_eq!(kv_json(&b, &f.kv), ("{}".into(), "{}".into()));
     assert_eq!((f.version, f.alignment, f.data_offset), (3, 32, 32));
     // Version 2 has the same layout.
     let mut v2 = G::header(0, 0).0;
@@ -588,7 +590,10 @@ fn names_and_keys_are_checked() {
     );
     // String values may hold NUL (they are length-prefixed); JSON escapes it.
     let g = G::header(0, 1).str("k").u32(8).str("a\0b");
-    assert_eq!(parse(&g.0).unwrap().kv_json, r#"{"k":"a\u0000b"}"#);
+    assert_eq!(
+        kv_json(&g.0, &parse(&g.0).unwrap().kv).0,
+        r#"{"k":"a\u0000b"}"#
+    );
 }
 
 /// `depth` arrays nested in each other around one u8.
@@ -602,16 +607,17 @@ fn nested(depth: usize) -> G {
 
 #[test]
 fn array_nesting_is_capped() {
-    let f = parse(&nested(MAX_ARRAY_DEPTH).0).unwrap();
+    let b = nested(MAX_ARRAY_DEPTH).0;
+    let (kv, types) = kv_json(&b, &parse(&b).unwrap().kv);
     let open = "[".repeat(MAX_ARRAY_DEPTH);
     let close = "]".repeat(MAX_ARRAY_DEPTH);
-    assert_eq!(f.kv_json, format!(r#"{{"k":{open}7{close}}}"#));
+    assert_eq!(kv, format!(r#"{{"k":{open}7{close}}}"#));
     let ty = format!(
         "{}u8{}",
         "array<".repeat(MAX_ARRAY_DEPTH),
         ">".repeat(MAX_ARRAY_DEPTH)
     );
-    assert_eq!(f.kv_types_json, format!(r#"{{"k":"{ty}"}}"#));
+    assert_eq!(types, format!(r#"{{"k":"{ty}"}}"#));
     assert_err(
         &nested(MAX_ARRAY_DEPTH + 1).0,
         ErrorKind::BadFormat,
@@ -662,13 +668,13 @@ fn every_value_type_becomes_json_with_its_type() {
         .str("f32")
         .u32(6)
         .raw(&0.1f32.to_le_bytes());
-    let f = parse(&g.0).unwrap();
+    let (kv, types) = kv_json(&g.0, &parse(&g.0).unwrap().kv);
     assert_eq!(
-        f.kv_json,
+        kv,
         r#"{"u16":65535,"i16":-5,"nan":"NaN","inf":"-inf","empty":[],"empty_of_arrays":[],"mixed":[[-1],["x"]],"f32":0.10000000149011612}"#
     );
     assert_eq!(
-        f.kv_types_json,
+        types,
         r#"{"u16":"u16","i16":"i16","nan":"f32","inf":"f64","empty":"array<u64>","empty_of_arrays":"array<array>","mixed":["array<i32>","array<string>"],"f32":"f32"}"#
     );
 }
@@ -759,4 +765,85 @@ fn random_multi_byte_mutations_never_panic() {
             let _ = parse(&b[..cut]);
         }
     }
+}
+
+/// A KV "k" holding a string array of `items` (raw bytes each).
+fn string_array(items: &[Vec<u8>]) -> G {
+    let mut g = G::header(0, 1)
+        .str("k")
+        .u32(9)
+        .u32(8)
+        .u64(items.len() as u64);
+    for it in items {
+        g = g.u64(it.len() as u64).raw(it);
+    }
+    g
+}
+
+#[test]
+fn string_arrays_are_checked_string_by_string_whatever_the_fast_path() {
+    let word = |s: &str| s.as_bytes().to_vec();
+    let long = "é".repeat(100); // 200 bytes: a length prefix with a byte >= 0x80
+    let huge = "ü".repeat(40_000); // 80,000 bytes: prefix bytes 0x80 0x38 0x01
+    let mut ok: Vec<Vec<u8>> = (0..40_000).map(|i| word(&format!("▁t{i}"))).collect();
+    ok[7] = Vec::new();
+    ok[20_000] = word(&long);
+    ok[30_000] = word(&huge);
+    let g = string_array(&ok);
+    let f = parse(&g.0).expect("valid strings, ASCII and not, across chunks");
+    let meta = crate::meta::GgufMeta::new(f.kv);
+    let m = crate::meta::Meta::gguf(&g.0, &meta);
+    let Some(crate::MetaValue::Array(a)) = m.value("k") else {
+        panic!("an array")
+    };
+    assert!(a
+        .strs()
+        .eq(ok.iter().map(|b| std::str::from_utf8(b).unwrap())));
+
+    // Invalid UTF-8 anywhere fails, naming the offset: in a chunk whose
+    // prefixes are ASCII, after a long string, and a lead byte cut by the
+    // string's end (the next prefix must not complete it).
+    for (at, bad) in [
+        (3usize, vec![b'a', 0xff]),
+        (20_001, vec![0xc3]),
+        (39_999, vec![b'x', 0xe2, 0x96]),
+        (16_384, vec![0xed, 0xa0, 0x80]),
+    ] {
+        let mut items = ok.clone();
+        items[at] = bad;
+        assert_err(
+            &string_array(&items).0,
+            ErrorKind::BadFormat,
+            "string value at offset",
+        );
+    }
+    // A length past the end inside the run is a bound error, not UTF-8.
+    let mut g = string_array(&ok[..3]);
+    g.0.truncate(g.0.len() - 2);
+    assert_err(&g.0, ErrorKind::BadFormat, "exceeds");
+}
+
+#[test]
+fn a_large_kv_section_reads_back_after_its_pages_were_released() {
+    // 5 MB of strings: open from a path hands checked 2 MiB windows of the
+    // mapping back to the page cache; reading them later faults them in.
+    let items: Vec<Vec<u8>> = (0..200_000)
+        .map(|i| format!("▁token{i:07}").into_bytes())
+        .collect();
+    let g = string_array(&items);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.gguf");
+    std::fs::write(&path, &g.0).unwrap();
+    let f = crate::TensorFile::open(&path).unwrap();
+    let m = f.meta().unwrap();
+    let Some(crate::MetaValue::Array(a)) = m.value("k") else {
+        panic!("an array")
+    };
+    assert_eq!(a.len(), items.len());
+    assert!(a
+        .strs()
+        .eq(items.iter().map(|b| std::str::from_utf8(b).unwrap())));
+    assert_eq!(a.str(123_456), Some("▁token0123456"));
+    let json: serde_json::Value = f.metadata().unwrap();
+    assert_eq!(json["k"][199_999], "▁token0199999");
 }

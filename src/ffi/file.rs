@@ -18,7 +18,7 @@ use crate::tensor::Tensor;
 /// made NUL-terminated copy of its metadata. Immutable after creation but
 /// for the `OnceLock`, so sharing it between threads is sound.
 pub(crate) struct FileHandle {
-    file: TensorFile<'static>,
+    pub(super) file: TensorFile<'static>,
     metadata: OnceLock<CString>,
 }
 
@@ -42,13 +42,13 @@ impl FileHandle {
     ///
     /// # Safety
     /// `p` must be NULL or come from `FileHandle::into_raw` and not be closed.
-    unsafe fn from_ptr<'a>(p: *const tenzor_file) -> FfiResult<&'a FileHandle> {
+    pub(super) unsafe fn from_ptr<'a>(p: *const tenzor_file) -> FfiResult<&'a FileHandle> {
         // SAFETY: per the contract, a non-NULL `p` is a live FileHandle.
         unsafe { p.cast::<FileHandle>().as_ref() }.ok_or_else(|| Failure::null("file"))
     }
 
     /// How messages name this file: its path, or "memory buffer".
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         match self.file.path() {
             Some(p) => p.display().to_string(),
             None => "memory buffer".to_string(),
@@ -315,6 +315,24 @@ pub unsafe extern "C" fn tenzor_verify(file: *const tenzor_file) -> tenzor_statu
                 )
             }
         })
+    })
+}
+
+/// True when the file carries the edit mark (FORMAT.md, "Edit mark"): an
+/// in-place edit is under way in another editor, or a process died while
+/// editing. Such a file opens read-only as always, its structure fully
+/// checked, but its tensor checksums (and the header checksum, not enforced
+/// then) may be stale: `tenzor_verify` names the stale tensors and
+/// `tenzor_rehash` repairs the file. False for formats without checksums
+/// and when `file` is NULL. For a shard set: true when any shard is marked.
+///
+/// # Safety
+/// `file` must be NULL or an open handle.
+#[no_mangle]
+pub unsafe extern "C" fn tenzor_file_edit_interrupted(file: *const tenzor_file) -> bool {
+    ffi_value("tenzor_file_edit_interrupted", false, || {
+        // SAFETY: the caller passes NULL or an open handle.
+        unsafe { FileHandle::from_ptr(file) }.is_ok_and(|h| h.file.edit_interrupted())
     })
 }
 

@@ -151,6 +151,10 @@ TZL_DEF tzl_status tzl_metadata(const tzl_file *f, const char **json, size_t *le
 /** Recomputes the xxh3-64 of a tensor's data and compares it with the
  *  stored checksum: TZL_OK or TZL_ERR_CHECKSUM. */
 TZL_DEF tzl_status tzl_verify_tensor(const tzl_tensor *t);
+/** Checks every tensor's data in position order, as the library's
+ *  tenzor_verify does: the padding before it is zero and its xxh3-64
+ *  matches. Reads all the data. */
+TZL_DEF tzl_status tzl_verify(const tzl_file *f, tzl_diag *diag);
 /** 64-bit FNV-1a, the name hash of the format. */
 TZL_DEF uint64_t tzl_hash_name(const char *name, size_t len);
 /** xxh3-64 (seed 0) of `len` bytes (absent with TZL_NO_XXH3). */
@@ -859,6 +863,27 @@ TZL_DEF tzl_status tzl_verify_tensor(const tzl_tensor *t) {
 #else
     return tzl_xxh3_64(t->data, t->size) == t->checksum ? TZL_OK : TZL_ERR_CHECKSUM;
 #endif
+}
+
+TZL_DEF tzl_status tzl_verify(const tzl_file *f, tzl_diag *diag) {
+    size_t end;
+    uint32_t p;
+    if (!f) return tzl__fail(diag, TZL_ERR_NULL_ARGUMENT, "file is NULL", TZL_NO_ENTRY);
+    end = f->data_offset;
+    for (p = 0; p < f->count; p++) {
+        tzl_tensor t;
+        tzl_status s = tzl_at_position(f, p, &t);
+        size_t start;
+        if (s != TZL_OK) return tzl__fail(diag, s, "tensor fails its entry checks", TZL_NO_ENTRY);
+        start = (size_t)((const uint8_t *)t.data - f->buf);
+        if (start < end) return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "data overlaps the previous tensor", t.index);
+        if (!tzl__all_zero(f->buf + end, start - end))
+            return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "the padding before its data is not zero", t.index);
+        s = tzl_verify_tensor(&t);
+        if (s != TZL_OK) return tzl__fail(diag, s, "data checksum mismatch: the data is corrupted", t.index);
+        end = start + t.size;
+    }
+    return TZL_OK;
 }
 
 TZL_DEF const char *tzl_status_str(tzl_status s) {

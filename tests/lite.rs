@@ -143,6 +143,10 @@ fn expected(bytes: &[u8]) -> Option<String> {
             if verified { "verified" } else { "corrupt" }
         );
     }
+    s += &match f.verify() {
+        Ok(()) => "verify Ok\n".to_string(),
+        Err(e) => format!("verify {:?}\n", e.kind()),
+    };
     let meta_len = format::u32_at(bytes, hdr::METADATA_SIZE) as usize;
     let meta = &bytes[format::HEADER_SIZE..format::HEADER_SIZE + meta_len];
     s += &format!("meta {} {:016x}\nlazy agrees\n", meta_len, fnv(meta));

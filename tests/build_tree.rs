@@ -1,10 +1,10 @@
 //! A C program linked against the build tree, as the README shows
 //! (`cc app.c -Iinclude -Ltarget/<profile> -ltenzor`), starts: build.rs puts
-//! the soname link (`libtenzor.so.0.2 -> libtenzor.so`) beside the library.
-//! `cargo test` does not copy the library up into target/<profile> (only
-//! `cargo build` does), so the test checks the link build.rs made there,
-//! then links against a copy of that pair: the library this run built and
-//! the same link.
+//! the soname link (`libtenzor.so.0.2 -> deps/libtenzor.so`) beside the
+//! library. `cargo test` does not copy the library up into target/<profile>
+//! (only `cargo build` does), so the test checks the link build.rs made
+//! there, then links against a copy of that layout: the library this run
+//! built, in `deps/` and beside it, and the same link.
 
 mod common;
 
@@ -24,15 +24,17 @@ fn a_program_linked_in_the_build_tree_starts() {
     let link = profile_dir().join(soname());
     assert_eq!(
         std::fs::read_link(&link).ok(),
-        Some(PathBuf::from("libtenzor.so")),
+        Some(PathBuf::from("deps/libtenzor.so")),
         "build.rs did not create {}",
         link.display()
     );
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("build-tree");
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::copy(lib_dir().join("libtenzor.so"), dir.join("libtenzor.so")).unwrap();
+    std::fs::create_dir_all(dir.join("deps")).unwrap();
+    let lib = lib_dir().join("libtenzor.so");
+    std::fs::copy(&lib, dir.join("libtenzor.so")).unwrap();
+    std::fs::copy(&lib, dir.join("deps/libtenzor.so")).unwrap();
     std::os::unix::fs::symlink(std::fs::read_link(&link).unwrap(), dir.join(soname())).unwrap();
     let app = tmp.path().join("app");
     let mut cc = compiler(false);

@@ -44,11 +44,16 @@
  *             outside the buffer; a lookup in a file whose index is not
  *             sorted may miss a tensor that is there.
  *
+ * Files left in the middle of an in-place edit (the edit mark, header flag
+ * FLAG_EDITING 0x2) open as FORMAT.md requires: a stale header checksum is
+ * tolerated, every other rule applies, tzl_edit_interrupted says so, and
+ * tensors whose data changed fail tzl_verify_tensor until `tenzor rehash`.
+ *
  * Not supported (refused with TZL_ERR_UNSUPPORTED, never misread): legacy
- * version-1 files (convert them with `tenzor convert`), files with a
- * required header flag set (the appendable layout, FLAG_APPENDABLE 0x1, and
- * files left in the middle of an edit, FLAG_EDITING 0x2), unknown versions
- * and unknown dtype codes.
+ * version-1 files (convert them with `tenzor convert`), the appendable
+ * layout (header flag FLAG_APPENDABLE 0x1; `tenzor compact` makes such a
+ * file canonical), other required header flags, unknown versions and
+ * unknown dtype codes.
  *
  * Views point into the caller's buffer and stay valid while it does; nothing
  * needs closing. A tzl_file is a small value (no pointers but the buffer's)
@@ -138,6 +143,9 @@ TZL_DEF tzl_status tzl_open(const void *buf, size_t len, tzl_level level, tzl_fi
 TZL_DEF tzl_status tzl_validate(const tzl_file *f, tzl_diag *diag);
 /** Number of tensors. */
 TZL_DEF uint32_t tzl_count(const tzl_file *f);
+/** 1 when the file carries the edit mark (an in-place edit was interrupted:
+ *  tensor checksums may be stale), else 0. */
+TZL_DEF int tzl_edit_interrupted(const tzl_file *f);
 /** The tensor named `name` (`name_len` bytes, no NUL needed). */
 TZL_DEF tzl_status tzl_find(const tzl_file *f, const char *name, size_t name_len, tzl_tensor *out);
 /** The first tensor (in index order) whose name hashes to `hash`. */
@@ -538,8 +546,8 @@ static tzl_status tzl__header(const uint8_t *b, size_t len, tzl_file *f, tzl_dia
     if (version != TENZOR_FILE_VERSION)
         return tzl__fail(diag, TZL_ERR_UNSUPPORTED, "unsupported format version", TZL_NO_ENTRY);
     flags = tzl__u32(b + TENZOR_FILE_HDR_FLAGS);
-    if (flags & TENZOR_FILE_REQUIRED_FLAGS_MASK)
-        return tzl__fail(diag, TZL_ERR_UNSUPPORTED, "required header flags unknown to this reader (appendable or editing files are not supported)", TZL_NO_ENTRY);
+    if (flags & TENZOR_FILE_REQUIRED_FLAGS_MASK & ~(uint32_t)TENZOR_FILE_FLAG_EDITING)
+        return tzl__fail(diag, TZL_ERR_UNSUPPORTED, "required header flags unknown to this reader (the appendable layout is not supported: `tenzor compact` the file)", TZL_NO_ENTRY);
     if (tzl__u32(b + TENZOR_FILE_HDR_ZERO) != 0 || tzl__u32(b + TENZOR_FILE_HDR_RESERVED) != 0)
         return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "reserved header bytes are not zero", TZL_NO_ENTRY);
     count = tzl__u32(b + TENZOR_FILE_HDR_TENSOR_COUNT);
@@ -759,7 +767,9 @@ TZL_DEF tzl_status tzl_validate(const tzl_file *f, tzl_diag *diag) {
     if (!f) return tzl__fail(diag, TZL_ERR_NULL_ARGUMENT, "file is NULL", TZL_NO_ENTRY);
     b = f->buf;
 #ifndef TZL_NO_XXH3
-    if (tzl__header_checksum(b, f->data_offset) != tzl__u64(b + TENZOR_FILE_HDR_CHECKSUM))
+    /* With the edit mark set, a crash mid-flush may have left it stale. */
+    if (tzl__header_checksum(b, f->data_offset) != tzl__u64(b + TENZOR_FILE_HDR_CHECKSUM) &&
+        !(f->flags & TENZOR_FILE_FLAG_EDITING))
         return tzl__fail(diag, TZL_ERR_CHECKSUM, "header checksum mismatch: header, metadata or index is corrupted", TZL_NO_ENTRY);
 #endif
     if ((s = tzl__metadata_rule(f, diag)) != TZL_OK) return s;
@@ -791,6 +801,10 @@ TZL_DEF tzl_status tzl_open(const void *buf, size_t len, tzl_level level, tzl_fi
 }
 
 TZL_DEF uint32_t tzl_count(const tzl_file *f) { return f ? f->count : 0; }
+
+TZL_DEF int tzl_edit_interrupted(const tzl_file *f) {
+    return f && (f->flags & TENZOR_FILE_FLAG_EDITING) ? 1 : 0;
+}
 
 TZL_DEF tzl_status tzl_at_index(const tzl_file *f, uint32_t index, tzl_tensor *out) {
     if (!f || !out) return TZL_ERR_NULL_ARGUMENT;

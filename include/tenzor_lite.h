@@ -44,6 +44,10 @@
  *             outside the buffer; a lookup in a file whose index is not
  *             sorted may miss a tensor that is there.
  *
+ * A canonical file followed by the leftovers of a first append that never
+ * committed (zeros up to the next page, then at least two pages) opens as
+ * the canonical file, as FORMAT.md requires; the leftovers are ignored.
+ *
  * Files left in the middle of an in-place edit (the edit mark, header flag
  * FLAG_EDITING 0x2) open as FORMAT.md requires: a stale header checksum is
  * tolerated, every other rule applies, tzl_edit_interrupted says so, and
@@ -759,6 +763,20 @@ static tzl_status tzl__data_pass(const tzl_file *f, uint64_t *data_end, tzl_diag
     return TZL_OK;
 }
 
+/* The file ends with its last tensor (at `end`), or carries the leftovers
+ * of a first append that never committed: zeros up to the root area
+ * R = align_up(end, 4096), then at least its two pages; those are ignored
+ * (FORMAT.md, "Appendable layout", Opening). */
+static tzl_status tzl__tail_rule(const tzl_file *f, uint64_t end, tzl_diag *diag) {
+    uint64_t r;
+    if (end == (uint64_t)f->len) return TZL_OK;
+    if (end < (uint64_t)f->len && tzl__align_up(end, TENZOR_FILE_PAGE, &r) &&
+        r <= (uint64_t)f->len && (uint64_t)f->len - r >= 2u * TENZOR_FILE_PAGE &&
+        tzl__all_zero(f->buf + (size_t)end, (size_t)(r - end)))
+        return TZL_OK;
+    return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "trailing bytes after the last tensor", TZL_NO_ENTRY);
+}
+
 TZL_DEF tzl_status tzl_validate(const tzl_file *f, tzl_diag *diag) {
     const uint8_t *b;
     uint64_t data_end = 0;
@@ -781,9 +799,7 @@ TZL_DEF tzl_status tzl_validate(const tzl_file *f, tzl_diag *diag) {
         return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "padding before the data section is not zero", TZL_NO_ENTRY);
     if ((s = tzl__index_pass(f, diag)) != TZL_OK) return s;
     if ((s = tzl__data_pass(f, &data_end, diag)) != TZL_OK) return s;
-    if ((uint64_t)f->data_offset + data_end != (uint64_t)f->len)
-        return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "trailing bytes after the last tensor", TZL_NO_ENTRY);
-    return TZL_OK;
+    return tzl__tail_rule(f, (uint64_t)f->data_offset + data_end, diag);
 }
 
 TZL_DEF tzl_status tzl_open(const void *buf, size_t len, tzl_level level, tzl_file *out, tzl_diag *diag) {

@@ -88,7 +88,7 @@ impl Editor {
         // other tenzor writers out.
         let map = unsafe { MmapMut::map_mut(&file) }
             .map_err(|e| Error::io(path, "cannot memory-map for editing", e))?;
-        let kind = reader::parse(&map).map_err(|e| e.in_file(path))?;
+        let kind = reader::parse(&map, None).map_err(|e| e.in_file(path))?;
         if matches!(&kind, Kind::Native(n) if n.append.is_some_and(|r| r.appendable)) {
             // Its index lives in a region covered by a root slot's checksum:
             // rewriting stored checksums there would invalidate the root.

@@ -88,6 +88,7 @@ impl Editor {
         // other tenzor writers out.
         let map = unsafe { MmapMut::map_mut(&file) }
             .map_err(|e| Error::io(path, "cannot memory-map for editing", e))?;
+        refuse_appendable(&map, path)?;
         let kind = reader::parse(&map).map_err(|e| e.in_file(path))?;
         let mark = matches!(&kind, Kind::Native(n) if n.edit_mark());
         if mark && marked == Marked::Refuse {
@@ -310,6 +311,22 @@ impl Editor {
             .and_then(|()| self.file.sync_all())
             .map_err(|e| Error::io(&self.path, &format!("cannot sync {what}"), e))
     }
+}
+
+/// The appendable layout keeps its index in regions that must never be
+/// overwritten in place (readers of older generations hold them), so its
+/// checksums cannot be updated the way this editor does.
+fn refuse_appendable(b: &[u8], path: &Path) -> Result<()> {
+    let native = b.len() >= format::HEADER_SIZE && b.starts_with(&format::MAGIC);
+    if native && format::u32_at(b, hdr::FLAGS) & format::FLAG_APPENDABLE != 0 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "is in the appendable layout, which cannot be edited in place yet; \
+             `tenzor convert` rewrites it into the canonical layout",
+        )
+        .in_file(path));
+    }
+    Ok(())
 }
 
 impl Drop for Editor {

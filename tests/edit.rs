@@ -325,10 +325,9 @@ fn appendable_and_shard_index_files_are_refused() {
     let path = make(dir.path());
     set_flag(&path, FLAG_APPENDABLE);
     let before = std::fs::read(&path).unwrap();
-    assert_eq!(
-        Editor::open(&path).unwrap_err().kind(),
-        ErrorKind::Unsupported
-    );
+    let err = Editor::open(&path).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    assert!(err.message().contains("appendable layout"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
     let index = dir.path().join("model.safetensors.index.json");
     std::fs::write(&index, r#"{"weight_map": {}}"#).unwrap();

@@ -90,6 +90,16 @@ impl Editor {
             .map_err(|e| Error::io(path, "cannot memory-map for editing", e))?;
         refuse_appendable(&map, path)?;
         let kind = reader::parse(&map).map_err(|e| e.in_file(path))?;
+        if matches!(&kind, Kind::Native(n) if n.append.is_some_and(|r| r.appendable)) {
+            // Its index lives in a region covered by a root slot's checksum:
+            // rewriting stored checksums there would invalidate the root.
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "is in the appendable layout, which the editor does not edit; \
+                 `tenzor compact` makes it canonical",
+            )
+            .in_file(path));
+        }
         let mark = matches!(&kind, Kind::Native(n) if n.edit_mark());
         if mark && marked == Marked::Refuse {
             return Err(Error::new(

@@ -113,6 +113,23 @@ pub struct HeaderInfo {
     pub edit_interrupted: bool,
 }
 
+/// How a .tenzor v2 file is laid out (FORMAT.md, "Appendable layout").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AppendLayout {
+    /// False: the canonical layout (as the writer made it); true: appended to.
+    pub appendable: bool,
+    /// The generation open: 0 for the header's, n after n appends.
+    pub generation: u64,
+    /// Bytes no tensor or index of this generation uses (superseded tensors,
+    /// older indexes, padding, the root area); `tenzor compact` drops them.
+    pub dead_bytes: u64,
+    /// Bytes up to the end of the newest committed generation.
+    pub committed_bytes: u64,
+    /// Bytes after it: leftovers of an append that did not commit (a crash),
+    /// ignored, cut off by the next append.
+    pub uncommitted_bytes: u64,
+}
+
 /// What the first bytes say a file is.
 enum Detected {
     Native,
@@ -176,6 +193,30 @@ impl TensorFile<'static> {
     /// Like `open`, but refuses shard indexes (a shard may not be a set).
     pub(crate) fn open_single(path: &Path) -> Result<TensorFile<'static>> {
         let map = map_file(path)?;
+        let kind = parse(&map).map_err(|e| e.in_file(path))?;
+        Ok(TensorFile {
+            backing: Backing::Mmap(map),
+            path: Some(path.to_path_buf()),
+            kind,
+            json_meta: OnceLock::new(),
+        })
+    }
+}
+
+impl TensorFile<'static> {
+    /// Maps and validates a file already open (and locked) by a writer.
+    pub(crate) fn from_file(path: &Path, file: &File) -> Result<TensorFile<'static>> {
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(path, "cannot stat", e))?;
+        check_file_type(path, meta.file_type())?;
+        if meta.len() == 0 {
+            return Err(Error::format("file is empty (0 bytes)").in_file(path));
+        }
+        // SAFETY: as in `map_file`; the caller holds the write lock, and
+        // appends never change bytes a committed root reaches.
+        let map = unsafe { memmap2::Mmap::map(file) }
+            .map_err(|e| Error::io(path, "cannot memory-map", e))?;
         let kind = parse(&map).map_err(|e| e.in_file(path))?;
         Ok(TensorFile {
             backing: Backing::Mmap(map),
@@ -425,6 +466,36 @@ impl<'a> TensorFile<'a> {
         }
     }
 
+    /// The layout of a .tenzor v2 file: canonical or appendable, the
+    /// generation open, dead space and uncommitted bytes (`None` for other
+    /// formats and legacy files).
+    pub fn append_layout(&self) -> Option<AppendLayout> {
+        let r = self.root()?;
+        Some(AppendLayout {
+            appendable: r.appendable,
+            generation: r.generation,
+            dead_bytes: r.dead_bytes,
+            committed_bytes: r.committed_end,
+            uncommitted_bytes: (self.as_bytes().len() as u64).saturating_sub(r.committed_end),
+        })
+    }
+
+    /// The generation open, for .tenzor v2 files.
+    pub(crate) fn root(&self) -> Option<crate::append::Root> {
+        match &self.kind {
+            Kind::Native(n) => n.append,
+            _ => None,
+        }
+    }
+
+    /// The metadata bytes exactly as stored (native files; else the JSON text).
+    pub(crate) fn raw_metadata(&self) -> &[u8] {
+        match &self.kind {
+            Kind::Native(n) => n.metadata(self.as_bytes()),
+            _ => self.metadata_json().as_bytes(),
+        }
+    }
+
     /// The metadata as JSON object text (`{}` when the file has none). For
     /// safetensors: its `__metadata__`; for GGUF: its key-value pairs.
     pub fn metadata_json(&self) -> &str {
@@ -589,8 +660,11 @@ impl<'a> TensorFile<'a> {
         // holding other content (a polyglot file) is refused here, where the
         // data is read anyway.
         let b = self.as_bytes();
+        // (Appended files keep dead space between tensors by design.)
         let mut end = match &self.kind {
-            Kind::Native(n) if !n.is_legacy() => Some(n.data_offset),
+            Kind::Native(n) if !n.is_legacy() && !n.append.is_some_and(|r| r.appendable) => {
+                Some(n.data_offset)
+            }
             _ => None,
         };
         for t in self.iter() {

@@ -1,9 +1,9 @@
 //! Editing one tensor in place against the peer's answer, a full rewrite:
 //! change 1 MiB of a 256 MiB file durably. tenzor: `Editor` (open, write
-//! through the mapping, flush: mark + fsync, msync, checksums, fsync, clear
-//! + fsync). Peer: the `safetensors` crate, which has no in-place edit:
-//! deserialize, serialize every tensor with the one replaced to a new file,
-//! fsync, rename over the old. Run: `cargo bench --bench edit`.
+//! through the mapping, flush: mark and fsync, msync, checksums, fsync,
+//! clear and fsync). Peer: the `safetensors` crate, which has no in-place
+//! edit: deserialize, serialize every tensor with the one replaced to a new
+//! file, fsync, rename over the old. Run: `cargo bench --bench edit`.
 
 use std::hint::black_box;
 use std::time::Duration;

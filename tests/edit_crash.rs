@@ -221,6 +221,20 @@ fn sigkill_at_random_points_never_leaves_an_unreadable_or_dishonest_file() {
     let mut gens = vec![0u32; SIZES.len()];
     let mut seen = Seen::default();
     for i in 0..iterations {
+        if i == iterations / 2 {
+            // The second half edits the appendable layout, whose flush
+            // commits a new generation instead of rewriting the index.
+            let mut a = tenzor::Appender::open(&path, Default::default()).unwrap();
+            a.add_tensor("extra", DType::U8, &[1], &[1]).unwrap();
+            a.commit().unwrap();
+            assert!(
+                TensorFile::open(&path)
+                    .unwrap()
+                    .append_layout()
+                    .unwrap()
+                    .appendable
+            );
+        }
         let base = (i + 1) * 4096;
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])

@@ -91,7 +91,7 @@ impl Editor {
         // other tenzor writers out.
         let map = unsafe { MmapMut::map_mut(&file) }
             .map_err(|e| Error::io(path, "cannot memory-map for editing", e))?;
-        let kind = reader::parse(&map).map_err(|e| e.in_file(path))?;
+        let kind = reader::parse(&map, None).map_err(|e| e.in_file(path))?;
         let mark = matches!(&kind, Kind::Native(n) if n.edit_mark());
         if mark && marked == Marked::Refuse {
             return Err(Error::new(

@@ -588,3 +588,23 @@ fn read_only_files_and_filesystems_are_refused_naming_the_file() {
         "Read-only file system",
     );
 }
+
+#[test]
+fn empty_and_scalar_tensors_can_be_handed_out_and_flushed() {
+    let _guard = no_spawns();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.tenzor");
+    let mut w = Writer::create(&path, WriterOptions::default()).unwrap();
+    w.add_tensor("scalar", DType::I64, &[], &7i64.to_le_bytes())
+        .unwrap();
+    w.add_tensor("empty", DType::F32, &[0, 3], &[]).unwrap();
+    w.finish().unwrap();
+    let mut ed = Editor::open(&path).unwrap();
+    assert!(ed.data_mut("empty").unwrap().is_empty());
+    assert!(ed.slice_mut::<f32>("empty").unwrap().is_empty());
+    ed.slice_mut::<i64>("scalar").unwrap()[0] = -9;
+    ed.close().unwrap();
+    let f = TensorFile::open(&path).unwrap();
+    f.verify().unwrap();
+    assert_eq!(f.get("scalar").unwrap().as_slice::<i64>().unwrap(), &[-9]);
+}

@@ -236,8 +236,10 @@ class safe_open:
         if self._cfile is None:
             return 0
         n = self._references() - self._baseline
-        if n > 0:
-            gc.collect()  # views in unreachable cycles are not alive
+        for generation in (0, 2):  # views in unreachable cycles are not alive
+            if n <= 0:
+                break
+            gc.collect(generation)
             n = self._references() - self._baseline
         return max(n, 0)
 

@@ -3,7 +3,8 @@
 ``pip install ./python`` (from the repository root) runs this with the
 source tree in place (pip builds in-tree), so the crate is found one
 directory up, whatever temporary environment build isolation uses.
-``TENZOR_CRATE_DIR`` names another checkout; ``CARGO`` another cargo; cargo's
+``TENZOR_CRATE_DIR`` names another checkout; ``CARGO`` another cargo;
+``TENZOR_CARGO_PROFILE`` another cargo profile (default release); cargo's
 own ``CARGO_TARGET_DIR`` is honoured (the library's path comes from cargo's
 JSON messages, not from a guess).
 """
@@ -50,7 +51,10 @@ def crate_dir() -> Path:
 def cargo_build() -> Path:
     """Runs cargo build --release --lib; returns the shared library's path."""
     cargo = os.environ.get("CARGO", "cargo")
-    cmd = [cargo, "build", "--release", "--lib", "--message-format=json-render-diagnostics"]
+    # TENZOR_CARGO_PROFILE=dev lets the test script reuse what `cargo test`
+    # already built; users get the release build.
+    profile = os.environ.get("TENZOR_CARGO_PROFILE", "release")
+    cmd = [cargo, "build", "--profile", profile, "--lib", "--message-format=json-render-diagnostics"]
     crate = crate_dir()
     print(f"tenzor: {' '.join(cmd)} (in {crate})", file=sys.stderr)
     try:

@@ -128,7 +128,8 @@ def _map(path: str, writable_copy: bool) -> Optional[mmap.mmap]:
     """Maps a regular, non-empty file; None for anything else (the library
     then opens the path itself and reports what is wrong with it)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO must not block here (the library reports it).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
     try:

@@ -133,7 +133,9 @@ impl TensorFile<'static> {
     /// Maps `path` read-only, recognises its format from the content
     /// (.tenzor v2 or v1, .safetensors, .gguf, or a `*.index.json` shard
     /// index, whose shards are opened too) and validates it. The first file
-    /// of a GGUF split (`split.no` 0) opens the whole split.
+    /// of a GGUF split (`split.no` 0) opens the whole split. Anything that
+    /// is not a regular file (a FIFO, device or socket, also through a
+    /// symlink) is refused at once with [`ErrorKind::InvalidArgument`].
     pub fn open(path: impl AsRef<Path>) -> Result<TensorFile<'static>> {
         let path = path.as_ref();
         let map = map_file(path)?;
@@ -169,21 +171,83 @@ impl TensorFile<'static> {
     }
 }
 
-/// Maps a whole file read-only, refusing directories and empty files.
+/// Maps a whole file read-only (see [`open_regular`] for what it refuses).
 pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
-    let file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io(path, "cannot stat", e))?;
-    if meta.is_dir() {
-        return Err(Error::invalid("is a directory, not a tensor file").in_file(path));
-    }
-    if meta.len() == 0 {
-        return Err(Error::format("file is empty (0 bytes)").in_file(path));
-    }
+    let (file, _) = open_regular(path)?;
     // SAFETY: the map is read-only; the documented contract (and the
     // writer's rename-over) is that nobody modifies a file while mapped.
     unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, "cannot memory-map", e))
+}
+
+/// Opens `path` for reading, without ever blocking, and returns it with its
+/// size. Refuses directories, empty files and anything that is not a
+/// regular file (symlinks are followed): a FIFO would block `open(2)` until
+/// a writer appears and then yield a stream, and a device or socket has no
+/// fixed size to map. Every path the library opens for reading goes
+/// through here.
+pub(crate) fn open_regular(path: &Path) -> Result<(File, u64)> {
+    let file = match open_nonblocking(path) {
+        Ok(f) => f,
+        Err(e) => {
+            // open(2) of a socket fails (ENXIO): say what the path is instead.
+            if let Ok(meta) = std::fs::metadata(path) {
+                check_file_type(path, meta.file_type())?;
+            }
+            return Err(Error::io(path, "cannot open", e));
+        }
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io(path, "cannot stat", e))?;
+    check_file_type(path, meta.file_type())?;
+    if meta.len() == 0 {
+        return Err(Error::format("file is empty (0 bytes)").in_file(path));
+    }
+    Ok((file, meta.len()))
+}
+
+/// O_NONBLOCK makes opening a FIFO return at once (it is refused after
+/// `fstat`); on a regular file it has no effect, so the descriptor serves
+/// mmap and positioned reads as is.
+fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NONBLOCK);
+    opts.open(path)
+}
+
+fn check_file_type(path: &Path, t: std::fs::FileType) -> Result<()> {
+    if t.is_file() {
+        return Ok(());
+    }
+    if t.is_dir() {
+        return Err(Error::invalid("is a directory, not a tensor file").in_file(path));
+    }
+    Err(Error::invalid(format!("not a regular file ({})", file_type_name(t))).in_file(path))
+}
+
+fn file_type_name(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "fifo";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if t.is_symlink() {
+        return "symlink";
+    }
+    "not a file, directory or device"
 }
 
 fn parse(b: &[u8]) -> Result<Kind> {

@@ -87,6 +87,11 @@ impl FileHandle {
 /// checksum); call `tenzor_verify` to check the tensor data checksums
 /// (formats without checksums were fully checked at open).
 ///
+/// `path` (symlinks followed) must be a regular file, or a shard index or
+/// first GGUF split file whose shards are: a FIFO, device or socket is
+/// refused at once with `TENZOR_ERR_INVALID_ARGUMENT` ("not a regular file
+/// (fifo)"), never by blocking.
+///
 /// WARNING (from memmap2): the file is mapped, not read. Modifying or
 /// truncating it while any handle on it is open is undefined behaviour; on
 /// Linux, touching a truncated page kills the process with SIGBUS. Replace

@@ -152,3 +152,22 @@ def test_checksum_error_names_the_tensor(tmp_path):
     assert str(p) in str(ei.value)
     with tenzor.safe_open(p) as f, pytest.raises(tenzor.ChecksumError, match=str(p)):
         f.verify()
+
+
+FIFO = r"""
+import os, sys, tenzor
+p = sys.argv[1]
+os.mkfifo(p)
+try:
+    tenzor.safe_open(p)
+except tenzor.TenzorError as e:
+    print(type(e).__name__, e)
+"""
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    from conftest import run_python
+
+    r = run_python(FIFO, str(tmp_path / "pipe.safetensors"), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "pipe.safetensors" in r.stdout and "regular file" in r.stdout, r.stdout

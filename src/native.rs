@@ -22,11 +22,24 @@ pub(crate) struct Native {
     pub metadata_size: usize,
     pub alignment: u64,
     pub header_checksum: u64,
+    /// The edit mark is set and the stored header checksum disagrees with
+    /// the header region (an edit was interrupted mid-flush).
+    pub header_stale: bool,
 }
 
 impl Native {
     pub fn is_legacy(&self) -> bool {
         self.version == format::VERSION_LEGACY
+    }
+
+    /// True when the edit mark is set (FORMAT.md, "Edit mark").
+    pub fn edit_mark(&self) -> bool {
+        self.flags & format::FLAG_EDITING != 0
+    }
+
+    /// Where the stored checksum of entry `i` lies in the file.
+    pub fn checksum_offset(&self, i: usize) -> usize {
+        self.index_offset + i * format::ENTRY_SIZE + ent::CHECKSUM
     }
 
     /// The raw metadata bytes.
@@ -157,8 +170,9 @@ pub(crate) fn parse(b: &[u8]) -> Result<Native> {
     }
 }
 
-fn check_flags(flags: u32) -> Result<()> {
-    let unknown_required = flags & format::REQUIRED_FLAGS_MASK;
+/// Refuses required flag bits other than those in `known`.
+fn check_flags(flags: u32, known: u32) -> Result<()> {
+    let unknown_required = flags & format::REQUIRED_FLAGS_MASK & !known;
     if unknown_required != 0 {
         return Err(Error::new(
             ErrorKind::Unsupported,
@@ -171,7 +185,7 @@ fn check_flags(flags: u32) -> Result<()> {
 fn parse_v2(b: &[u8]) -> Result<Native> {
     let len = b.len() as u64;
     let flags = u32_at(b, hdr::FLAGS);
-    check_flags(flags)?;
+    check_flags(flags, format::FLAG_EDITING)?;
     if u32_at(b, hdr::ZERO) != 0 || u32_at(b, hdr::RESERVED) != 0 {
         return Err(Error::format("reserved header bytes are not zero"));
     }
@@ -215,7 +229,10 @@ fn parse_v2(b: &[u8]) -> Result<Native> {
     let data_offset_us = to_usize(data_offset, "data offset")?;
     let region = &b[..data_offset_us];
     let actual = format::header_region_checksum(region);
-    if actual != stored_checksum {
+    // With the edit mark set, a crash mid-flush may have left the header
+    // checksum stale; every structural rule below still runs.
+    let header_stale = actual != stored_checksum;
+    if header_stale && flags & format::FLAG_EDITING == 0 {
         return Err(Error::new(
             ErrorKind::Checksum,
             format!(
@@ -251,6 +268,7 @@ fn parse_v2(b: &[u8]) -> Result<Native> {
         metadata_size: metadata_size as usize,
         alignment,
         header_checksum: stored_checksum,
+        header_stale,
     };
     check_entries(b, &native)?;
     Ok(native)
@@ -434,7 +452,8 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
 fn parse_v1(b: &[u8]) -> Result<Native> {
     let len = b.len() as u64;
     let flags = u32_at(b, hdr::FLAGS);
-    check_flags(flags)?;
+    // Legacy files carry no checksums, so they are never marked.
+    check_flags(flags, 0)?;
     let count = u32_at(b, hdr::TENSOR_COUNT) as u64;
     let index_offset = u64_at(b, hdr::INDEX_OFFSET);
     let data_offset = u64_at(b, hdr::DATA_OFFSET);
@@ -475,6 +494,7 @@ fn parse_v1(b: &[u8]) -> Result<Native> {
         metadata_size: metadata_size as usize,
         alignment: 1,
         header_checksum: 0,
+        header_stale: false,
     };
     // Legacy tensors may come in any order; sorting the ranges is the only
     // way to rule out overlaps. One allocation for the whole index.

@@ -4,10 +4,12 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::foreign::{self, Foreign};
 use crate::format;
+use crate::meta::{JsonMeta, Meta};
 use crate::native::{self, Native};
 use crate::shards::{self, Sharded};
 use crate::tensor::Tensor;
@@ -43,7 +45,8 @@ enum Backing<'a> {
     Borrowed(&'a [u8]),
 }
 
-enum Kind {
+/// The validated index of a file, by format (shared with the editor).
+pub(crate) enum Kind {
     Native(Native),
     Foreign(Box<Foreign>),
     Sharded(Box<Sharded>),
@@ -62,6 +65,8 @@ pub struct TensorFile<'a> {
     backing: Backing<'a>,
     path: Option<PathBuf>,
     kind: Kind,
+    /// The index of JSON metadata for [`TensorFile::meta`], made on first use.
+    json_meta: OnceLock<std::result::Result<JsonMeta, String>>,
 }
 
 impl std::fmt::Debug for TensorFile<'_> {
@@ -99,6 +104,9 @@ pub struct HeaderInfo {
     pub header_checksum: u64,
     /// Total file size (of all shards).
     pub file_size: u64,
+    /// The edit mark is set: an in-place edit is under way in another
+    /// process, or one was interrupted ([`TensorFile::edit_interrupted`]).
+    pub edit_interrupted: bool,
 }
 
 /// What the first bytes say a file is.
@@ -145,6 +153,7 @@ impl TensorFile<'static> {
                 backing: Backing::Borrowed(&[]),
                 path: Some(path.to_path_buf()),
                 kind: Kind::Sharded(Box::new(set)),
+                json_meta: OnceLock::new(),
             });
         }
         let file = TensorFile::open_single(path)?;
@@ -154,6 +163,7 @@ impl TensorFile<'static> {
                 backing: Backing::Borrowed(&[]),
                 path: Some(path.to_path_buf()),
                 kind: Kind::Sharded(Box::new(set)),
+                json_meta: OnceLock::new(),
             });
         }
         Ok(file)
@@ -167,6 +177,7 @@ impl TensorFile<'static> {
             backing: Backing::Mmap(map),
             path: Some(path.to_path_buf()),
             kind,
+            json_meta: OnceLock::new(),
         })
     }
 }
@@ -186,14 +197,24 @@ pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
 /// fixed size to map. Every path the library opens for reading goes
 /// through here.
 pub(crate) fn open_regular(path: &Path) -> Result<(File, u64)> {
-    let file = match open_nonblocking(path) {
+    open_regular_for(path, false)
+}
+
+/// [`open_regular`], read-write when `write` (for the editor).
+pub(crate) fn open_regular_for(path: &Path, write: bool) -> Result<(File, u64)> {
+    let what = if write {
+        "cannot open for editing"
+    } else {
+        "cannot open"
+    };
+    let file = match open_nonblocking(path, write) {
         Ok(f) => f,
         Err(e) => {
             // open(2) of a socket fails (ENXIO): say what the path is instead.
             if let Ok(meta) = std::fs::metadata(path) {
                 check_file_type(path, meta.file_type())?;
             }
-            return Err(Error::io(path, "cannot open", e));
+            return Err(Error::io(path, what, e));
         }
     };
     let meta = file
@@ -209,9 +230,9 @@ pub(crate) fn open_regular(path: &Path) -> Result<(File, u64)> {
 /// O_NONBLOCK makes opening a FIFO return at once (it is refused after
 /// `fstat`); on a regular file it has no effect, so the descriptor serves
 /// mmap and positioned reads as is.
-fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+fn open_nonblocking(path: &Path, write: bool) -> std::io::Result<File> {
     let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
+    opts.read(true).write(write);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NONBLOCK);
     opts.open(path)
@@ -250,7 +271,8 @@ fn file_type_name(t: std::fs::FileType) -> &'static str {
     "not a file, directory or device"
 }
 
-fn parse(b: &[u8]) -> Result<Kind> {
+/// Recognises and validates a single file (never a shard set).
+pub(crate) fn parse(b: &[u8]) -> Result<Kind> {
     match detect(b) {
         Some(Detected::Native) => native::parse(b).map(Kind::Native),
         Some(Detected::Safetensors) => foreign::safetensors(b).map(|f| Kind::Foreign(Box::new(f))),
@@ -260,6 +282,47 @@ fn parse(b: &[u8]) -> Result<Kind> {
             "a shard index can only be opened from a path (its shards are files beside it)",
         )),
         None => Err(Error::format(UNKNOWN)),
+    }
+}
+
+impl Kind {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Kind::Native(n) => n.count,
+            Kind::Foreign(f) => f.len(),
+            Kind::Sharded(s) => s.len(),
+        }
+    }
+
+    /// The tensor called `name`, its data borrowed from `b` (the file's bytes).
+    pub(crate) fn get<'s>(&'s self, b: &'s [u8], name: &str) -> Option<Tensor<'s>> {
+        match self {
+            Kind::Native(n) => n.find(b, name).map(|i| n.tensor(b, i)),
+            Kind::Foreign(f) => f.find(name).map(|p| f.tensor(b, p)),
+            Kind::Sharded(s) => s.get(name),
+        }
+    }
+
+    /// The tensor at `position`, its data borrowed from `b`.
+    pub(crate) fn get_at<'s>(&'s self, b: &'s [u8], position: usize) -> Option<Tensor<'s>> {
+        if position >= self.len() {
+            return None;
+        }
+        match self {
+            Kind::Native(n) => Some(n.tensor(b, n.entry_of_position(b, position))),
+            Kind::Foreign(f) => Some(f.tensor(b, position)),
+            Kind::Sharded(s) => s.get_at(position),
+        }
+    }
+
+    /// The format of a single file.
+    pub(crate) fn format(&self) -> Format {
+        match self {
+            Kind::Native(n) if n.is_legacy() => Format::TenzorLegacy,
+            Kind::Native(_) => Format::Tenzor,
+            Kind::Foreign(f) => f.format,
+            Kind::Sharded(s) => s.shards.first().map_or(Format::Tenzor, |f| f.format()),
+        }
     }
 }
 
@@ -273,6 +336,7 @@ impl<'a> TensorFile<'a> {
             kind: parse(bytes)?,
             backing: Backing::Borrowed(bytes),
             path: None,
+            json_meta: OnceLock::new(),
         })
     }
 
@@ -291,12 +355,7 @@ impl<'a> TensorFile<'a> {
 
     /// Which format the file holds (for a sharded checkpoint, its shards').
     pub fn format(&self) -> Format {
-        match &self.kind {
-            Kind::Native(n) if n.is_legacy() => Format::TenzorLegacy,
-            Kind::Native(_) => Format::Tenzor,
-            Kind::Foreign(f) => f.format,
-            Kind::Sharded(s) => s.shards.first().map_or(Format::Tenzor, |f| f.format()),
-        }
+        self.kind.format()
     }
 
     /// The files of a sharded checkpoint (empty for a single file).
@@ -309,11 +368,7 @@ impl<'a> TensorFile<'a> {
 
     /// Number of tensors.
     pub fn len(&self) -> usize {
-        match &self.kind {
-            Kind::Native(n) => n.count,
-            Kind::Foreign(f) => f.len(),
-            Kind::Sharded(s) => s.len(),
-        }
+        self.kind.len()
     }
 
     /// True when the file holds no tensor.
@@ -362,6 +417,7 @@ impl<'a> TensorFile<'a> {
             alignment,
             header_checksum: checksum,
             file_size,
+            edit_interrupted: self.edit_interrupted(),
         }
     }
 
@@ -370,13 +426,38 @@ impl<'a> TensorFile<'a> {
     pub fn metadata_json(&self) -> &str {
         let text = match &self.kind {
             Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or("{}"),
-            Kind::Foreign(f) => &f.metadata,
+            Kind::Foreign(f) => f.metadata_json(self.as_bytes()),
             Kind::Sharded(s) => &s.metadata,
         };
         if text.trim().is_empty() {
             "{}"
         } else {
             text
+        }
+    }
+
+    /// The metadata, typed, key by key (see [`crate::meta`]): GGUF KV pairs,
+    /// the top-level keys of .tenzor JSON metadata, safetensors
+    /// `__metadata__`. Nothing is copied that the file holds; JSON metadata
+    /// is indexed on the first call (an error then if it is not an object).
+    pub fn meta(&self) -> Result<Meta<'_>> {
+        let text = match &self.kind {
+            Kind::Foreign(f) => {
+                if let Some(g) = f.gguf_meta() {
+                    return Ok(Meta::gguf(self.as_bytes(), g));
+                }
+                f.metadata_text(self.as_bytes())
+            }
+            Kind::Sharded(s) if self.format() == Format::Gguf => return s.shards[0].meta(),
+            Kind::Sharded(s) => &s.metadata,
+            Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or(""),
+        };
+        let index = self
+            .json_meta
+            .get_or_init(|| JsonMeta::index(text).map_err(|e| e.message().to_string()));
+        match index {
+            Ok(j) => Ok(Meta::json(text, j)),
+            Err(m) => Err(Error::format(m.clone())),
         }
     }
 
@@ -388,12 +469,7 @@ impl<'a> TensorFile<'a> {
 
     /// The tensor called `name`, found by searching the sorted index (no allocation).
     pub fn get(&self, name: &str) -> Option<Tensor<'_>> {
-        let b = self.as_bytes();
-        match &self.kind {
-            Kind::Native(n) => n.find(b, name).map(|i| n.tensor(b, i)),
-            Kind::Foreign(f) => f.find(name).map(|p| f.tensor(b, p)),
-            Kind::Sharded(s) => s.get(name),
-        }
+        self.kind.get(self.as_bytes(), name)
     }
 
     /// The tensor whose name hashes to `hash` (FNV-1a 64). When two names
@@ -410,15 +486,7 @@ impl<'a> TensorFile<'a> {
     /// The tensor at `position` in the order tensors were added (the order
     /// of the source file; across shards, shard by shard).
     pub fn get_at(&self, position: usize) -> Option<Tensor<'_>> {
-        if position >= self.len() {
-            return None;
-        }
-        let b = self.as_bytes();
-        match &self.kind {
-            Kind::Native(n) => Some(n.tensor(b, n.entry_of_position(b, position))),
-            Kind::Foreign(f) => Some(f.tensor(b, position)),
-            Kind::Sharded(s) => s.get_at(position),
-        }
+        self.kind.get_at(self.as_bytes(), position)
     }
 
     /// Every tensor, in position order.
@@ -430,10 +498,89 @@ impl<'a> TensorFile<'a> {
     /// checks that the padding between tensors is zero. Formats without
     /// checksums (legacy .tenzor, safetensors, GGUF) were fully checked for
     /// structure at open; for them this succeeds without reading data.
+    ///
+    /// A file with the edit mark set ([`TensorFile::edit_interrupted`]) is
+    /// checked whole: the error names every tensor whose checksum disagrees
+    /// as stale after an interrupted edit (and a stale header checksum),
+    /// which `tenzor rehash` ([`crate::rehash`]) repairs.
     pub fn verify(&self) -> Result<()> {
         if let Kind::Sharded(s) = &self.kind {
             return s.shards.iter().try_for_each(|f| f.verify());
         }
+        self.check_padding()?;
+        if self.edit_interrupted() {
+            return self.verify_interrupted_edit();
+        }
+        self.iter().try_for_each(|t| self.verify_tensor(&t))
+    }
+
+    /// True when the edit mark is set (FORMAT.md, "Edit mark"): an
+    /// in-place edit is under way in another process, or a process died
+    /// while editing. The file opened read-only as always, its structure
+    /// fully checked, but tensor checksums (and the header checksum, which
+    /// is then not enforced) may be stale: [`TensorFile::stale_tensors`]
+    /// names them and [`crate::rehash`] recomputes them and clears the mark.
+    /// For a sharded checkpoint: true when any shard is marked.
+    pub fn edit_interrupted(&self) -> bool {
+        match &self.kind {
+            Kind::Native(n) => n.edit_mark(),
+            Kind::Foreign(_) => false,
+            Kind::Sharded(s) => s.shards.iter().any(|f| f.edit_interrupted()),
+        }
+    }
+
+    /// The tensors whose stored checksum disagrees with their data (reads
+    /// all data). After an interrupted edit these are the tensors that were
+    /// being written; without the edit mark a non-empty list means corruption.
+    pub fn stale_tensors(&self) -> Vec<Tensor<'_>> {
+        self.iter()
+            .filter(|t| {
+                t.checksum()
+                    .is_some_and(|c| c != format::checksum(t.data()))
+            })
+            .collect()
+    }
+
+    fn verify_interrupted_edit(&self) -> Result<()> {
+        let stale: Vec<String> = self
+            .stale_tensors()
+            .iter()
+            .map(|t| format!("'{}'", t.display_name().escape_debug()))
+            .collect();
+        let header_stale = matches!(&self.kind, Kind::Native(n) if n.header_stale);
+        if stale.is_empty() && !header_stale {
+            return Ok(());
+        }
+        let mut what = Vec::new();
+        if !stale.is_empty() {
+            what.push(format!(
+                "{} stale after an interrupted edit: {}",
+                if stale.len() == 1 {
+                    "tensor is"
+                } else {
+                    "tensors are"
+                },
+                stale.join(", ")
+            ));
+        }
+        if header_stale {
+            what.push("the header checksum is stale after an interrupted edit".to_string());
+        }
+        let e = Error::new(
+            ErrorKind::Checksum,
+            format!(
+                "{} (run `tenzor rehash` to recompute the checksums and clear the edit mark)",
+                what.join("; ")
+            ),
+        );
+        Err(match &self.path {
+            Some(p) => e.in_file(p),
+            None => e,
+        })
+    }
+
+    /// Checks that the padding between native tensors is zero.
+    fn check_padding(&self) -> Result<()> {
         // Native files also keep the padding between tensors zero: a gap
         // holding other content (a polyglot file) is refused here, where the
         // data is read anyway.
@@ -457,7 +604,6 @@ impl<'a> TensorFile<'a> {
                 }
                 end = Some(start + t.data().len());
             }
-            self.verify_tensor(&t)?;
         }
         Ok(())
     }

@@ -195,13 +195,18 @@ pub(crate) fn open_index(path: &Path, bytes: &[u8]) -> Result<Sharded> {
 /// The `split.no` and `split.count` of a GGUF file, when it is part of a
 /// split. Only GGUF files are splits: other formats may hold keys of those
 /// names for their own purposes (a copied shard's metadata, a dataset split).
+/// Read through the typed metadata: no JSON is built at open.
 pub(crate) fn gguf_split_info(f: &TensorFile<'_>) -> Option<(u64, u64)> {
     if f.format() != Format::Gguf {
         return None;
     }
-    let meta = f.metadata().ok()?;
-    let count = meta.get("split.count")?.as_u64()?;
-    let no = meta.get("split.no")?.as_u64()?;
+    let meta = f.meta().ok()?;
+    let uint = |k: &str| match meta.value(k)? {
+        crate::meta::MetaValue::Int { value, .. } => u64::try_from(value).ok(),
+        _ => None,
+    };
+    let count = uint("split.count")?;
+    let no = uint("split.no")?;
     (count > 1).then_some((no, count))
 }
 

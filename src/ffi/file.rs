@@ -318,6 +318,24 @@ pub unsafe extern "C" fn tenzor_verify(file: *const tenzor_file) -> tenzor_statu
     })
 }
 
+/// True when the file carries the edit mark (FORMAT.md, "Edit mark"): an
+/// in-place edit is under way in another editor, or a process died while
+/// editing. Such a file opens read-only as always, its structure fully
+/// checked, but its tensor checksums (and the header checksum, not enforced
+/// then) may be stale: `tenzor_verify` names the stale tensors and
+/// `tenzor_rehash` repairs the file. False for formats without checksums
+/// and when `file` is NULL. For a shard set: true when any shard is marked.
+///
+/// # Safety
+/// `file` must be NULL or an open handle.
+#[no_mangle]
+pub unsafe extern "C" fn tenzor_file_edit_interrupted(file: *const tenzor_file) -> bool {
+    ffi_value("tenzor_file_edit_interrupted", false, || {
+        // SAFETY: the caller passes NULL or an open handle.
+        unsafe { FileHandle::from_ptr(file) }.is_ok_and(|h| h.file.edit_interrupted())
+    })
+}
+
 /// The per-tensor alignment the file guarantees, relative to the file
 /// start (64 to 65536; 1 for legacy v1 files; 0 when `file` is NULL).
 ///

@@ -25,6 +25,7 @@ from ._errors import (
     UnsupportedError,
     WrongTypeError,
 )
+from ._edit import Editor, open_edit, rehash
 from ._file import TensorInfo, TensorSlice, safe_open, verify
 from ._write import Writer, convert, save, save_file
 from . import numpy  # noqa: E402  (tenzor.torch is imported on demand: torch is optional)
@@ -44,6 +45,9 @@ __all__ = [
     "save",
     "convert",
     "verify",
+    "Editor",
+    "open_edit",
+    "rehash",
     "TenzorError",
     "NullArgumentError",
     "InvalidArgumentError",

@@ -402,6 +402,16 @@ class safe_open:
         """The per-tensor alignment the file guarantees (1: none)."""
         return int(lib.tenzor_file_alignment(self._handle().ptr))
 
+    @property
+    def edit_interrupted(self) -> bool:
+        """True when the file carries the edit mark (an edit is under way, or
+        one was interrupted): ``verify`` names the stale tensors and
+        ``tenzor.rehash`` repairs it."""
+        cf = self._handle()
+        if not _lib.has("tenzor_file_edit_interrupted"):
+            return False
+        return bool(lib.tenzor_file_edit_interrupted(cf.ptr))
+
     def verify(self) -> None:
         """Recomputes every stored checksum (reads all data); raises
         ``ChecksumError`` naming the first corrupted tensor."""

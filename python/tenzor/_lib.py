@@ -47,6 +47,24 @@ class Tensor(Structure):
     ]
 
 
+class TensorMut(Structure):
+    """``tenzor_tensor_mut``: one tensor of a file open for editing."""
+
+    _fields_ = [
+        ("name", c_void_p),
+        ("name_len", c_size_t),
+        ("name_hash", c_uint64),
+        ("dtype", c_uint32),
+        ("ndim", c_size_t),
+        ("shape", c_uint64 * MAX_DIMS),
+        ("data", c_void_p),
+        ("size", c_size_t),
+        ("file_offset", c_uint64),
+        ("alignment", c_uint64),
+        ("position", c_size_t),
+    ]
+
+
 class WriterOptions(Structure):
     """``tenzor_writer_options`` (zero means the default for every field)."""
 
@@ -129,6 +147,19 @@ _declare(
 _declare("tenzor_writer_set_metadata", _STATUS, _WRITER, c_char_p, c_size_t)
 _declare("tenzor_writer_finish", _STATUS, _WRITER)
 _declare("tenzor_writer_abort", None, _WRITER)
+
+
+# Editing in place (on main since the mutable-files work).
+_EDITOR = c_void_p  # tenzor_editor *
+if hasattr(lib, "tenzor_editor_open"):
+    _declare("tenzor_editor_open", _STATUS, c_char_p, POINTER(_EDITOR))
+    _declare("tenzor_editor_tensor_count", c_size_t, _EDITOR)
+    _declare("tenzor_editor_get_tensor", _STATUS, _EDITOR, c_char_p, POINTER(TensorMut))
+    _declare("tenzor_editor_get_tensor_at", _STATUS, _EDITOR, c_size_t, POINTER(TensorMut))
+    _declare("tenzor_editor_flush", _STATUS, _EDITOR)
+    _declare("tenzor_editor_close", _STATUS, _EDITOR)
+    _declare("tenzor_rehash", _STATUS, c_char_p)
+    _declare("tenzor_file_edit_interrupted", c_bool, _FILE)
 
 
 def has(name: str) -> bool:

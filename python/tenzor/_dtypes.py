@@ -68,6 +68,9 @@ for _code, _name in NAMES.items():
         NUMPY[_code] = np.dtype(_NUMPY_BY_NAME[_name])
         IS_RAW[_code] = False
 
+#: code -> numpy dtype, or None where the array is raw bytes
+TYPED: List[Optional[np.dtype]] = [None if r else d for r, d in zip(IS_RAW, NUMPY)]
+
 #: numpy dtype -> code, for writing
 FROM_NUMPY: Dict[np.dtype, int] = {
     np.dtype(t): CODES[n] for n, t in _NUMPY_BY_NAME.items() if n in CODES

@@ -27,8 +27,10 @@ import json
 import mmap
 import os
 import stat
+import struct
 import sys
 import warnings
+import ctypes
 from ctypes import byref, c_size_t, c_void_p, string_at
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
@@ -44,6 +46,37 @@ FORMAT_NAMES = {1: "tenzor", 2: "tenzor-v1", 3: "safetensors", 4: "gguf"}
 _FORMAT_LEGACY = 2
 _FORMAT_GGUF = 4
 _FRAMEWORKS = {"np": "np", "numpy": "np", "pt": "pt", "torch": "pt", "pytorch": "pt"}
+
+
+# tenzor_tensor decoded in one call (struct) rather than field by field
+# (ctypes descriptors): the index build is the hot loop of safe_open.
+# Valid for the 64-bit layout; elsewhere the fields are read one by one.
+_TENSOR = struct.Struct("=QQQI?3xQ8QQQQQQQ")
+_FAST = (ctypes.sizeof(_lib.Tensor), _lib.Tensor.data.offset, _lib.Tensor.position.offset) == (
+    _TENSOR.size,
+    104,
+    144,
+)
+
+
+def _decode(t: _lib.Tensor) -> Tuple[Any, ...]:
+    """(name address, name length, name hash, dtype, has_checksum, ndim,
+    shape[8]..., data, size, checksum, file_offset, alignment, position)."""
+    if _FAST:
+        return _TENSOR.unpack_from(t)
+    return (t.name or 0, t.name_len, t.name_hash, t.dtype, t.has_checksum, t.ndim,
+            *t.shape, t.data or 0, t.size, t.checksum, t.file_offset, t.alignment, t.position)
+
+
+def _entry(f: Tuple[Any, ...]) -> Tuple[int, Tuple[int, ...], int, int]:
+    """(dtype, shape, data address, bytes) from a decoded tensor."""
+    return (f[3], f[6 : 6 + f[5]], f[14], f[15])
+
+
+def _name_of(f: Tuple[Any, ...]) -> str:
+    if not f[0]:
+        return "#%016x" % f[2]  # legacy v1 files store hashes only
+    return string_at(f[0], f[1]).decode("utf-8")
 
 
 class TensorInfo(NamedTuple):
@@ -296,7 +329,8 @@ class safe_open:
 
     # -- the index -----------------------------------------------------
 
-    def _lookup(self, cf: _CFile, name: str) -> _lib.Tensor:
+    def _lookup(self, cf: _CFile, name: str) -> Tuple[Any, ...]:
+        """Looks ``name`` up in the C index; the decoded ``tenzor_tensor``."""
         t = _lib.Tensor()
         if not isinstance(name, str):
             raise TypeError(f"tensor names are str, not {type(name).__name__}")
@@ -308,13 +342,7 @@ class safe_open:
             status = lib.tenzor_get_tensor(cf.ptr, name.encode("utf-8", "surrogatepass"), byref(t))
         if status != _errors.OK:
             raise error_for(status, self._path)
-        return t
-
-    @staticmethod
-    def _name(t: _lib.Tensor) -> str:
-        if not t.name:
-            return "#%016x" % t.name_hash  # legacy v1 files store hashes only
-        return string_at(t.name, t.name_len).decode("utf-8")
+        return _decode(t)
 
     def _index(self) -> Dict[str, Tuple[int, Tuple[int, ...], int, int]]:
         """name -> (dtype, shape, data address, bytes) for every tensor, in
@@ -325,12 +353,13 @@ class safe_open:
             cf = self._handle()
             entries = {}
             t = _lib.Tensor()
-            at, ptr = lib.tenzor_get_tensor_at, cf.ptr
-            for i in range(lib.tenzor_tensor_count(ptr)):
-                status = at(ptr, i, byref(t))
+            ref, at, h = byref(t), lib.tenzor_get_tensor_at, c_void_p(cf.ptr)
+            for i in range(lib.tenzor_tensor_count(h)):
+                status = at(h, i, ref)
                 if status != _errors.OK:
                     raise error_for(status, self._path)
-                entries[self._name(t)] = (t.dtype, tuple(t.shape[: t.ndim]), t.data, t.size)
+                f = _decode(t)
+                entries[_name_of(f)] = (f[3], f[6 : 6 + f[5]], f[14], f[15])
             self._entries = entries
         return entries
 
@@ -377,19 +406,13 @@ class safe_open:
 
     def tensor_info(self, name: str) -> TensorInfo:
         """dtype, logical shape, size, offset, alignment and checksum of ``name``."""
-        cf = self._handle()
-        return self._info(self._lookup(cf, name))
+        return self._info(self._lookup(self._handle(), name))
 
-    def _info(self, t: _lib.Tensor) -> TensorInfo:
+    @staticmethod
+    def _info(f: Tuple[Any, ...]) -> TensorInfo:
         return TensorInfo(
-            self._name(t),
-            _dtypes.name(t.dtype),
-            tuple(t.shape[: t.ndim]),
-            t.size,
-            t.file_offset,
-            t.alignment,
-            t.checksum if t.has_checksum else None,
-            t.position,
+            _name_of(f), _dtypes.name(f[3]), f[6 : 6 + f[5]], f[15], f[17], f[18],
+            f[16] if f[4] else None, f[19],
         )
 
     @property
@@ -423,23 +446,21 @@ class safe_open:
     def get_tensor(self, name: str) -> Any:
         """The tensor ``name`` as a zero-copy, read-only view of the file
         (``KeyError`` if absent, ``ValueError`` once closed)."""
-        cf = self._handle()
+        cf = self._cfile
+        if cf is None:
+            raise ValueError(f"{self._path}: the file is closed")
         entries = self._entries
         e = entries.get(name) if entries is not None else None
         if e is None:
-            t = self._lookup(cf, name)
-            e = (t.dtype, tuple(t.shape[: t.ndim]), t.data, t.size)
+            e = _entry(self._lookup(cf, name))
         return self._make(cf, *e)
 
     def get_slice(self, name: str) -> "TensorSlice":
         """A sliceable view of ``name``: ``f.get_slice("w")[0:2]``; its shape
         and dtype are known before any indexing (as safetensors' slice)."""
         cf = self._handle()
-        t = self._lookup(cf, name)
-        return TensorSlice(self._view(cf, t), self._info(t))
-
-    def _view(self, cf: _CFile, t: _lib.Tensor) -> Any:
-        return self._make(cf, t.dtype, tuple(t.shape[: t.ndim]), t.data, t.size)
+        f = self._lookup(cf, name)
+        return TensorSlice(self._make(cf, *_entry(f)), self._info(f))
 
     def get_tensors(self) -> Dict[str, Any]:
         """Every tensor, in file order, as views."""
@@ -449,8 +470,7 @@ class safe_open:
 
     def data_ptr(self, name: str) -> int:
         """The address the C API gives for ``name``'s data (for checks)."""
-        cf = self._handle()
-        return int(self._lookup(cf, name).data or 0)
+        return int(self._lookup(self._handle(), name)[14])
 
     def _bytes(self, cf: _CFile, ptr: int, size: int) -> np.ndarray:
         """A tensor's bytes as a flat uint8 array viewing the file."""
@@ -464,10 +484,16 @@ class safe_open:
         """The view of one tensor: numpy or torch, typed or raw bytes."""
         if self._framework == "pt":
             return self._torch_view(cf, code, shape, ptr, size)
-        raw = self._bytes(cf, ptr, size)
-        if code >= 512 or _dtypes.IS_RAW[code]:
+        base = self._base
+        if base is not None:
+            off = ptr - self._base_ptr
+            raw = base[off : off + size]
+        else:
+            raw = np.asarray(_Exported(ptr, size, cf))
+        dtype = _dtypes.TYPED[code] if code < 512 else None
+        if dtype is None:
             return raw.reshape(_dtypes.raw_shape(shape, size))
-        return raw.view(_dtypes.NUMPY[code]).reshape(shape)
+        return raw.view(dtype).reshape(shape)
 
     def _torch_view(self, cf: _CFile, code: int, shape: Tuple[int, ...], ptr: int, size: int) -> Any:
         from . import _torch_dtypes as td

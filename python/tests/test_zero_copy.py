@@ -73,3 +73,24 @@ def test_resident_memory_does_not_grow_by_the_tensor_size(tmp_path_factory, fram
     assert float(total) == SIZE // 4
     assert int(opened) < SIZE // 16, f"open + get_tensor raised RSS by {int(opened) >> 20} MiB"
     assert int(touched) > SIZE // 2, "reading the tensor did not show in RSS: the check is blind"
+
+
+def test_struct_decoding_matches_the_ctypes_fields():
+    """The index is decoded with one struct.unpack per tensor; it must read
+    exactly what ctypes' field-by-field access reads."""
+    import ctypes
+
+    from tenzor import _file, _lib
+
+    if ctypes.sizeof(ctypes.c_void_p) == 8:
+        assert _file._FAST, "the 64-bit layout of tenzor_tensor changed: update _TENSOR"
+    with tenzor.safe_open(FIXTURES / "safetensors" / "special.safetensors") as f:
+        cf = f._handle()
+        for i in range(len(f)):
+            t = _lib.Tensor()
+            assert _lib.lib.tenzor_get_tensor_at(cf.ptr, i, ctypes.byref(t)) == 0
+            fast = _file._decode(t)
+            slow = (t.name or 0, t.name_len, t.name_hash, t.dtype, t.has_checksum, t.ndim,
+                    *t.shape, t.data or 0, t.size, t.checksum, t.file_offset, t.alignment,
+                    t.position)
+            assert fast == slow

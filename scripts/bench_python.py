@@ -193,14 +193,14 @@ def bench(files, rounds):
             ("torch", tensors, safetensors.torch.save_file, tenzor.torch.save_file),
         ):
             if fwname == "numpy" and not can_np:
-                m = interleaved({"tz": lambda: tz_save(data, otz)}, wr)
+                m = interleaved({"tz": lambda d=data, s=tz_save: s(d, otz)}, wr)
                 rows.append((label, f"save_file, {fwname} (tenzor: fsync)", None, m["tz"], None))
                 continue
             m = interleaved(
                 {
-                    "st": lambda: st_save(data, str(ost)),
-                    "st_sync": save_fsync(lambda: st_save(data, str(ost)), ost),
-                    "tz": lambda: tz_save(data, otz),
+                    "st": lambda d=data, s=st_save: s(d, str(ost)),
+                    "st_sync": save_fsync(lambda d=data, s=st_save: s(d, str(ost)), ost),
+                    "tz": lambda d=data, s=tz_save: s(d, otz),
                 },
                 wr,
             )
@@ -215,7 +215,8 @@ def bench(files, rounds):
 
 def table(rows):
     out = [
-        "| file | operation | safetensors | tenzor on .safetensors | vs safetensors | tenzor on .tenzor | vs safetensors |",
+        "| file | operation | safetensors | tenzor on .safetensors | vs safetensors "
+        "| tenzor on .tenzor | vs safetensors |",
         "|---|---|---|---|---|---|---|",
     ]
     for label, what, st, tz_st, tz_tz in rows:

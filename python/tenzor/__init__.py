@@ -37,6 +37,7 @@ library_version = _lib.version()
 library_path = _lib.LIBRARY_PATH
 
 __all__ = [
+    "numpy",
     "safe_open",
     "TensorSlice",
     "TensorInfo",

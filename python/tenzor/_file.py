@@ -37,7 +37,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 import numpy as np
 
 from . import _dtypes, _errors, _lib
-from ._errors import NotFoundError, check, error_for
+from ._errors import check, error_for
 
 lib = _lib.lib
 PathLike = Union[str, "os.PathLike[str]"]

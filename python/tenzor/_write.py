@@ -14,7 +14,7 @@ import tempfile
 import threading
 from ctypes import byref, c_uint64, c_void_p
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 

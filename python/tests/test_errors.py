@@ -9,7 +9,7 @@ import pytest
 import tenzor
 from tenzor import _errors, _lib
 
-from conftest import FIXTURES, REPO, SAMPLE
+from conftest import REPO, SAMPLE
 
 
 def test_status_numbers_match_the_header():

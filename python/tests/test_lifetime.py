@@ -9,7 +9,6 @@ the test instead of killing the run."""
 
 import gc
 import os
-import sys
 import threading
 
 import numpy as np

@@ -1,7 +1,5 @@
 """Writing: Writer, save_file/save, convert, verify."""
 
-import json
-import os
 
 import ml_dtypes
 import numpy as np

@@ -4,14 +4,13 @@ views (see ``tenzor.safe_open``)."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Dict
 
 import numpy as np
 
 from ._file import PathLike, safe_open
-from ._write import DEFAULT_ALIGNMENT
-from ._write import save as _save
-from ._write import save_file as _save_file
+# Writing takes numpy arrays and torch tensors alike: one implementation.
+from ._write import save, save_file  # noqa: F401  (re-exported)
 
 
 def load_file(filename: PathLike) -> Dict[str, np.ndarray]:
@@ -29,22 +28,3 @@ def load(data: bytes) -> Dict[str, np.ndarray]:
     with safe_open._from_buffer(data, "np") as f:
         return f.get_tensors()
 
-
-def save_file(
-    tensor_dict: Mapping[str, np.ndarray],
-    filename: PathLike,
-    metadata: Optional[Mapping[str, Any]] = None,
-    alignment: int = DEFAULT_ALIGNMENT,
-) -> None:
-    """Writes the arrays to ``filename`` (.tenzor; a .safetensors or .gguf
-    name is converted), atomically; ``metadata`` may be any JSON dict."""
-    _save_file(tensor_dict, filename, metadata, alignment)
-
-
-def save(
-    tensor_dict: Mapping[str, np.ndarray],
-    metadata: Optional[Mapping[str, Any]] = None,
-    alignment: int = DEFAULT_ALIGNMENT,
-) -> bytes:
-    """The bytes of the .tenzor file ``save_file`` would write."""
-    return _save(tensor_dict, metadata, alignment)

@@ -5,14 +5,13 @@ the file); see ``tenzor.safe_open``."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict
 
 import torch
 
 from ._file import PathLike, safe_open
-from ._write import DEFAULT_ALIGNMENT
-from ._write import save as _save
-from ._write import save_file as _save_file
+# Writing takes numpy arrays and torch tensors alike: one implementation.
+from ._write import save, save_file  # noqa: F401  (re-exported)
 
 
 def load_file(filename: PathLike, device: Any = "cpu") -> Dict[str, torch.Tensor]:
@@ -29,22 +28,3 @@ def load(data: bytes) -> Dict[str, torch.Tensor]:
     with safe_open._from_buffer(bytearray(data), "pt") as f:
         return f.get_tensors()
 
-
-def save_file(
-    tensors: Mapping[str, torch.Tensor],
-    filename: PathLike,
-    metadata: Optional[Mapping[str, Any]] = None,
-    alignment: int = DEFAULT_ALIGNMENT,
-) -> None:
-    """Writes the tensors to ``filename`` (.tenzor; a .safetensors or .gguf
-    name is converted), atomically; ``metadata`` may be any JSON dict."""
-    _save_file(tensors, filename, metadata, alignment)
-
-
-def save(
-    tensors: Mapping[str, torch.Tensor],
-    metadata: Optional[Mapping[str, Any]] = None,
-    alignment: int = DEFAULT_ALIGNMENT,
-) -> bytes:
-    """The bytes of the .tenzor file ``save_file`` would write."""
-    return _save(tensors, metadata, alignment)

@@ -28,6 +28,9 @@ rows = []
 for n in ("100", "10000", "100000"):
     t, s = median("open_lookup", "tenzor", n), median("open_lookup", "safetensors", n)
     rows.append((f"open + 1 lookup, {int(n):,} tensors", fmt(t), fmt(s), f"{s / t:.1f}x faster" if s > t else f"{t / s:.1f}x slower"))
+for n in ("100", "10000", "100000"):
+    t, s = median("open_lookup", "tenzor_safetensors", n), median("open_lookup", "safetensors", n)
+    rows.append((f"open + 1 lookup of the .safetensors file itself, {int(n):,} tensors", fmt(t), fmt(s), f"{s / t:.1f}x faster" if s > t else f"{t / s:.1f}x slower"))
 t, s = median("lookup_10000", "tenzor"), median("lookup_10000", "safetensors")
 rows.append(("104 lookups in an open 10,000-tensor file", fmt(t), fmt(s), f"{s / t:.1f}x faster" if s > t else f"{t / s:.1f}x slower"))
 t, c = median("convert_64MiB", "tenzor_convert"), median("convert_64MiB", "file_copy_fsync")

@@ -88,7 +88,17 @@ impl Editor {
         // other tenzor writers out.
         let map = unsafe { MmapMut::map_mut(&file) }
             .map_err(|e| Error::io(path, "cannot memory-map for editing", e))?;
-        let kind = reader::parse(&map).map_err(|e| e.in_file(path))?;
+        let kind = reader::parse(&map, None).map_err(|e| e.in_file(path))?;
+        if matches!(&kind, Kind::Native(n) if n.append.is_some_and(|r| r.appendable)) {
+            // Its index lives in a region covered by a root slot's checksum:
+            // rewriting stored checksums there would invalidate the root.
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "is in the appendable layout, which the editor does not edit; \
+                 `tenzor compact` makes it canonical",
+            )
+            .in_file(path));
+        }
         let mark = matches!(&kind, Kind::Native(n) if n.edit_mark());
         if mark && marked == Marked::Refuse {
             return Err(Error::new(

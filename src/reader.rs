@@ -109,6 +109,23 @@ pub struct HeaderInfo {
     pub edit_interrupted: bool,
 }
 
+/// How a .tenzor v2 file is laid out (FORMAT.md, "Appendable layout").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AppendLayout {
+    /// False: the canonical layout (as the writer made it); true: appended to.
+    pub appendable: bool,
+    /// The generation open: 0 for the header's, n after n appends.
+    pub generation: u64,
+    /// Bytes no tensor or index of this generation uses (superseded tensors,
+    /// older indexes, padding, the root area); `tenzor compact` drops them.
+    pub dead_bytes: u64,
+    /// Bytes up to the end of the newest committed generation.
+    pub committed_bytes: u64,
+    /// Bytes after it: leftovers of an append that did not commit (a crash),
+    /// ignored, cut off by the next append.
+    pub uncommitted_bytes: u64,
+}
+
 /// What the first bytes say a file is.
 enum Detected {
     Native,
@@ -172,7 +189,32 @@ impl TensorFile<'static> {
     /// Like `open`, but refuses shard indexes (a shard may not be a set).
     pub(crate) fn open_single(path: &Path) -> Result<TensorFile<'static>> {
         let map = map_file(path)?;
-        let kind = parse(&map).map_err(|e| e.in_file(path))?;
+        let release = |r: std::ops::Range<usize>| release_pages(&map, r);
+        let kind = parse(&map, Some(&release)).map_err(|e| e.in_file(path))?;
+        Ok(TensorFile {
+            backing: Backing::Mmap(map),
+            path: Some(path.to_path_buf()),
+            kind,
+            json_meta: OnceLock::new(),
+        })
+    }
+}
+
+impl TensorFile<'static> {
+    /// Maps and validates a file already open (and locked) by a writer.
+    pub(crate) fn from_file(path: &Path, file: &File) -> Result<TensorFile<'static>> {
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(path, "cannot stat", e))?;
+        check_file_type(path, meta.file_type())?;
+        if meta.len() == 0 {
+            return Err(Error::format("file is empty (0 bytes)").in_file(path));
+        }
+        // SAFETY: as in `map_file`; the caller holds the write lock, and
+        // appends never change bytes a committed root reaches.
+        let map = unsafe { memmap2::Mmap::map(file) }
+            .map_err(|e| Error::io(path, "cannot memory-map", e))?;
+        let kind = parse(&map, None).map_err(|e| e.in_file(path))?;
         Ok(TensorFile {
             backing: Backing::Mmap(map),
             path: Some(path.to_path_buf()),
@@ -271,12 +313,29 @@ fn file_type_name(t: std::fs::FileType) -> &'static str {
     "not a file, directory or device"
 }
 
-/// Recognises and validates a single file (never a shard set).
-pub(crate) fn parse(b: &[u8]) -> Result<Kind> {
+/// Hands checked pages of a mapping back to the page cache: a scan of a
+/// large metadata section (a GGUF tokenizer) then never holds it all
+/// resident, and what the caller reads later faults back in.
+fn release_pages(map: &memmap2::Mmap, r: std::ops::Range<usize>) {
+    #[cfg(unix)]
+    // SAFETY: the mapping is read-only and backed by the file; MADV_DONTNEED
+    // only drops its page table entries, and the next access reads the same
+    // file bytes back (the file may not change while mapped: the documented
+    // contract of every open). Failure only means the pages stay resident.
+    let _ =
+        unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, r.start, r.len()) };
+    #[cfg(not(unix))]
+    let _ = (map, r);
+}
+
+/// Recognises and validates a single file (never a shard set); `release`
+/// (for mapped files) may drop pages the scan is done with (see
+/// [`release_pages`]).
+pub(crate) fn parse(b: &[u8], release: Option<&dyn Fn(std::ops::Range<usize>)>) -> Result<Kind> {
     match detect(b) {
         Some(Detected::Native) => native::parse(b).map(Kind::Native),
         Some(Detected::Safetensors) => foreign::safetensors(b).map(|f| Kind::Foreign(Box::new(f))),
-        Some(Detected::Gguf) => foreign::gguf(b).map(|f| Kind::Foreign(Box::new(f))),
+        Some(Detected::Gguf) => foreign::gguf(b, release).map(|f| Kind::Foreign(Box::new(f))),
         Some(Detected::ShardIndex) => Err(Error::new(
             ErrorKind::Unsupported,
             "a shard index can only be opened from a path (its shards are files beside it)",
@@ -333,7 +392,7 @@ impl<'a> TensorFile<'a> {
             return Err(Error::format("buffer is empty (0 bytes)"));
         }
         Ok(TensorFile {
-            kind: parse(bytes)?,
+            kind: parse(bytes, None)?,
             backing: Backing::Borrowed(bytes),
             path: None,
             json_meta: OnceLock::new(),
@@ -418,6 +477,36 @@ impl<'a> TensorFile<'a> {
             header_checksum: checksum,
             file_size,
             edit_interrupted: self.edit_interrupted(),
+        }
+    }
+
+    /// The layout of a .tenzor v2 file: canonical or appendable, the
+    /// generation open, dead space and uncommitted bytes (`None` for other
+    /// formats and legacy files).
+    pub fn append_layout(&self) -> Option<AppendLayout> {
+        let r = self.root()?;
+        Some(AppendLayout {
+            appendable: r.appendable,
+            generation: r.generation,
+            dead_bytes: r.dead_bytes,
+            committed_bytes: r.committed_end,
+            uncommitted_bytes: (self.as_bytes().len() as u64).saturating_sub(r.committed_end),
+        })
+    }
+
+    /// The generation open, for .tenzor v2 files.
+    pub(crate) fn root(&self) -> Option<crate::append::Root> {
+        match &self.kind {
+            Kind::Native(n) => n.append,
+            _ => None,
+        }
+    }
+
+    /// The metadata bytes exactly as stored (native files; else the JSON text).
+    pub(crate) fn raw_metadata(&self) -> &[u8] {
+        match &self.kind {
+            Kind::Native(n) => n.metadata(self.as_bytes()),
+            _ => self.metadata_json().as_bytes(),
         }
     }
 
@@ -585,8 +674,11 @@ impl<'a> TensorFile<'a> {
         // holding other content (a polyglot file) is refused here, where the
         // data is read anyway.
         let b = self.as_bytes();
+        // (Appended files keep dead space between tensors by design.)
         let mut end = match &self.kind {
-            Kind::Native(n) if !n.is_legacy() => Some(n.data_offset),
+            Kind::Native(n) if !n.is_legacy() && !n.append.is_some_and(|r| r.appendable) => {
+                Some(n.data_offset)
+            }
             _ => None,
         };
         for t in self.iter() {

@@ -323,7 +323,12 @@ fn missing_names_positions_types_and_files_are_errors_naming_them() {
 fn appendable_and_shard_index_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
-    set_flag(&path, FLAG_APPENDABLE);
+    // A real appendable file (one append committed).
+    let mut a = tenzor::Appender::open(&path, Default::default()).unwrap();
+    a.add_tensor("appended", tenzor::DType::U8, &[1], &[1])
+        .unwrap();
+    a.commit().unwrap();
+    assert_eq!(flags(&path) & FLAG_APPENDABLE, FLAG_APPENDABLE);
     let before = std::fs::read(&path).unwrap();
     assert_eq!(
         Editor::open(&path).unwrap_err().kind(),

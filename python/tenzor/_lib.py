@@ -162,6 +162,21 @@ if hasattr(lib, "tenzor_editor_open"):
     _declare("tenzor_file_edit_interrupted", c_bool, _FILE)
 
 
+# Reserving tensors filled in place (the writer's zero-copy path).
+if hasattr(lib, "tenzor_writer_reserve"):
+    _declare(
+        "tenzor_writer_reserve",
+        _STATUS,
+        _WRITER,
+        c_char_p,
+        c_uint32,
+        c_size_t,
+        POINTER(c_uint64),
+        POINTER(c_void_p),
+    )
+    _declare("tenzor_writer_get_tensor", _STATUS, _WRITER, c_char_p, POINTER(Tensor))
+
+
 def has(name: str) -> bool:
     """Whether the loaded library exports the C function ``name`` (the ABI
     only grows, so newer functions are looked up before use)."""

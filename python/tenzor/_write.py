@@ -8,17 +8,19 @@ temporary file beside the destination, renamed over it only by a successful
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
 import threading
+import weakref
 from ctypes import byref, c_uint64, c_void_p
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _dtypes, _lib
+from . import _dtypes, _errors, _lib
 from ._errors import InvalidArgumentError, check
 
 lib = _lib.lib
@@ -98,6 +100,23 @@ def _source(tensor: Any, dtype: Any, shape: Optional[Sequence[int]]) -> _Source:
     return _from_array(tensor, dtype, shape)
 
 
+class _Reserved:
+    """The writable array interface of one reserved tensor. It holds the
+    writer, so the writer (and the mapping the array points into) cannot be
+    finished, aborted or collected while the array is alive."""
+
+    __slots__ = ("__array_interface__", "writer", "__weakref__")
+
+    def __init__(self, ptr: int, nbytes: int, writer: "Writer") -> None:
+        self.__array_interface__ = {
+            "version": 3,
+            "shape": (nbytes,),
+            "typestr": "|u1",
+            "data": (ptr, False),
+        }
+        self.writer = writer
+
+
 class Writer:
     """Writes a .tenzor file tensor by tensor (streaming: each ``add``
     writes its bytes before returning; memory use is the index only).
@@ -125,10 +144,12 @@ class Writer:
     ) -> None:
         self._path = os.fspath(path)
         self._lock = threading.Lock()
+        self._aborting = False
         opts = _lib.WriterOptions(alignment=_alignment(alignment), reserve_tensors=expected_tensors)
         h = c_void_p()
         check(lib.tenzor_writer_create(os.fsencode(self._path), byref(opts), byref(h)))
         self._h: Optional[int] = h.value
+        self._reserved: List["weakref.ref[_Reserved]"] = []
         if metadata is not None:
             self.set_metadata(metadata)
 
@@ -137,7 +158,7 @@ class Writer:
         return self._path
 
     def _handle(self) -> int:
-        if self._h is None:
+        if self._h is None or self._aborting:
             raise ValueError(f"{self._path}: the writer is finished or aborted")
         return self._h
 
@@ -164,6 +185,47 @@ class Writer:
                 )
             )
 
+    def reserve(self, name: str, dtype: Any, shape: Sequence[int]) -> np.ndarray:
+        """Adds tensor ``name`` and returns a writable numpy array that *is*
+        its bytes inside the output file (a shared mapping, zero-filled): fill
+        it in place, in pieces if you like, so a tensor bigger than RAM needs
+        no copy. The checksum is computed at ``finish``.
+
+        The array (and every view of it) must be gone before ``finish``,
+        which raises ``BufferError`` otherwise (``del`` it, or fill it in a
+        function). After an exception in the ``with`` block the writer is
+        aborted once the last such array is garbage. ``dtype``: a tenzor name
+        ("F32", "Q4_0") or a numpy/torch dtype; raw-byte dtypes (F4, F6,
+        GGML blocks) give a uint8 array shaped as ``safe_open`` gives them."""
+        if not _lib.has("tenzor_writer_reserve"):
+            raise _errors.UnsupportedError("this libtenzor has no tenzor_writer_reserve")
+        name_b = _name_bytes(name)
+        code = _dtypes.code_of(dtype)
+        shape = [int(d) for d in shape]
+        dims = (c_uint64 * max(len(shape), 1))(*shape)
+        p, t = c_void_p(), _lib.Tensor()
+        with self._lock:
+            h = self._handle()
+            check(lib.tenzor_writer_reserve(h, name_b, code, len(shape), dims, byref(p)))
+            check(lib.tenzor_writer_get_tensor(h, name_b, byref(t)))
+            exporter = _Reserved(p.value, t.size, self)
+            self._reserved.append(weakref.ref(exporter))
+        raw = np.asarray(exporter)
+        typed = _dtypes.TYPED[code] if code < 512 else None
+        if typed is None:
+            return raw.reshape(_dtypes.raw_shape(shape, t.size))
+        return raw.view(typed).reshape(shape)
+
+    def _live_reserved(self) -> int:
+        """How many reserved arrays are still referenced (cycles collected first)."""
+        for generation in (None, 0, 2):
+            if generation is not None:
+                gc.collect(generation)
+            self._reserved = [r for r in self._reserved if r() is not None]
+            if not self._reserved:
+                return 0
+        return len(self._reserved)
+
     def add_all(self, tensors: Union[Mapping[str, Any], Iterable[Tuple[str, Any]]]) -> None:
         """``add`` for every (name, tensor) of a dict or iterable, in order."""
         items = tensors.items() if isinstance(tensors, Mapping) else tensors
@@ -181,18 +243,31 @@ class Writer:
 
     def finish(self) -> None:
         """Completes the file (index, checksums, fsync) and renames it over
-        ``path``. The writer is consumed whatever the outcome."""
+        ``path``. The writer is consumed whatever the outcome. Raises
+        ``BufferError`` (writer still open) while arrays from ``reserve``
+        are alive: they point into a mapping that finish releases."""
         with self._lock:
-            h, self._h = self._handle(), None
+            self._handle()
+            live = self._live_reserved()
+            if live:
+                raise BufferError(
+                    f"{self._path}: cannot finish: {live} array(s) from reserve() are still "
+                    "alive (delete them first: they point into the file being written)"
+                )
+            h, self._h = self._h, None
             check(lib.tenzor_writer_finish(h))
 
     def abort(self) -> None:
         """Abandons the file: the temporary file is removed, ``path`` left
-        as it was. Does nothing after ``finish``/``abort``."""
+        as it was. Does nothing after ``finish``/``abort``. While arrays from
+        ``reserve`` are alive the abort waits for the last of them (the
+        writer is released with it)."""
         with self._lock:
+            self._aborting = True
+            if self._h is None or self._live_reserved():
+                return  # _Reserved objects hold the writer: __del__ aborts
             h, self._h = self._h, None
-            if h is not None:
-                lib.tenzor_writer_abort(h)
+            lib.tenzor_writer_abort(h)
 
     @property
     def closed(self) -> bool:

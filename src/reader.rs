@@ -60,7 +60,11 @@ pub(crate) enum Kind {
 ///
 /// Changing or truncating a mapped file while it is open is undefined
 /// behaviour (on Linux the process gets SIGBUS on access); replace files by
-/// writing a new one and renaming it, as [`crate::Writer`] does.
+/// writing a new one and renaming it, as [`crate::Writer`] does. The one
+/// sanctioned change is an in-place edit through [`crate::Editor`]: the
+/// mapping is shared, so tensor bytes (and, after its flush, stored
+/// checksums) seen through an open `TensorFile` change as the editor writes;
+/// copy data out first if it must stay fixed.
 pub struct TensorFile<'a> {
     backing: Backing<'a>,
     path: Option<PathBuf>,

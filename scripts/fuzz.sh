@@ -7,7 +7,8 @@
 #   scripts/fuzz.sh run TARGET SECONDS [ARGS]
 #                                          fuzz TARGET for SECONDS (one process, nice 19) from
 #                                          the committed corpus + seeds into fuzz/corpus-full
-#   scripts/fuzz.sh cmin TARGET            minimise fuzz/corpus-full/TARGET into fuzz/corpus/TARGET
+#   scripts/fuzz.sh cmin TARGET            minimise fuzz/corpus-full/TARGET + fuzz/corpus/TARGET
+#                                          into fuzz/corpus/TARGET
 #   scripts/fuzz.sh ci SECONDS             build, then fuzz every target SECONDS from the
 #                                          committed corpus (a throw-away copy); fails on any finding
 #
@@ -83,15 +84,17 @@ run() {
 }
 
 cmin() {
-    local t=$1 tmp
-    tmp=$(mktemp -d)
-    mkdir -p "fuzz/corpus/$t"
-    cargo_fuzz cmin -O "$t" "fuzz/corpus-full/$t" -- "${FUZZ_ARGS[@]}"
-    # cmin minimises in place; copy the result over the committed corpus.
+    local t=$1 out
+    out=$(mktemp -d)
+    mkdir -p "fuzz/corpus-full/$t" "fuzz/corpus/$t"
+    # libFuzzer's merge keeps the smallest set of inputs covering all that
+    # the campaign's and the committed inputs cover.
+    cargo_fuzz run -O "$t" "$out" "fuzz/corpus-full/$t" "fuzz/corpus/$t" -- \
+        "${FUZZ_ARGS[@]}" -merge=1
     rm -rf "fuzz/corpus/$t"
-    cp -r "fuzz/corpus-full/$t" "fuzz/corpus/$t"
-    rm -rf "$tmp"
-    du -sh "fuzz/corpus/$t"
+    mv "$out" "fuzz/corpus/$t"
+    chmod 755 "fuzz/corpus/$t"
+    echo "fuzz.sh cmin: $t: $(ls "fuzz/corpus/$t" | wc -l) files, $(du -sh "fuzz/corpus/$t" | cut -f1)"
 }
 
 ci() {

@@ -78,6 +78,7 @@ void test_read(void);
 void test_write(void);
 void test_errors(void);
 void test_threads(void);
+void test_load(void);
 int header_twice_a(void);
 int header_twice_b(void);
 

@@ -124,6 +124,7 @@ int main(int argc, char **argv) {
     test_write();
     test_errors();
     test_threads();
+    test_load();
 
     printf("%d checks: %d passed, %d failed\n", tz_checks, tz_checks - tz_failures, tz_failures);
     return tz_failures == 0 ? 0 : 1;

@@ -43,6 +43,8 @@ mod foreign;
 pub mod format;
 mod gguf;
 mod gguf_write;
+pub mod io;
+mod loading;
 mod native;
 mod reader;
 mod search;
@@ -54,6 +56,9 @@ pub use convert::{convert, ConvertOptions, ConvertStats, FileKind};
 pub use dtype::DType;
 pub use error::{Error, ErrorKind, Result};
 pub use format::fnv1a as hash_name;
-pub use reader::{Format, HeaderInfo, TensorFile};
+pub use io::{
+    Access, Backend, BackendChoice, BatchOptions, IoStats, OpenOptions, ReadRequest, Validation,
+};
+pub use reader::{Format, HeaderInfo, Iter, TensorFile};
 pub use tensor::{Element, Tensor};
 pub use writer::{Writer, WriterOptions};

@@ -2,12 +2,12 @@
 //! a file (or borrows a buffer), recognises the format from the content,
 //! validates the whole structure once, then hands out views into the bytes.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::foreign::{self, Foreign};
 use crate::format;
+use crate::io::{BackendChoice, IoStats, OpenOptions, Store, Validation};
 use crate::native::{self, Native};
 use crate::shards::{self, Sharded};
 use crate::tensor::Tensor;
@@ -38,11 +38,6 @@ impl Format {
     }
 }
 
-enum Backing<'a> {
-    Mmap(memmap2::Mmap),
-    Borrowed(&'a [u8]),
-}
-
 enum Kind {
     Native(Native),
     Foreign(Box<Foreign>),
@@ -57,11 +52,15 @@ enum Kind {
 ///
 /// Changing or truncating a mapped file while it is open is undefined
 /// behaviour (on Linux the process gets SIGBUS on access); replace files by
-/// writing a new one and renaming it, as [`crate::Writer`] does.
+/// writing a new one and renaming it, as [`crate::Writer`] does. The `read`
+/// and `direct` backends ([`crate::Backend`]) map nothing of the file: a
+/// file truncated under them makes reads fail with an error instead.
 pub struct TensorFile<'a> {
-    backing: Backing<'a>,
+    pub(crate) store: Store<'a>,
     path: Option<PathBuf>,
     kind: Kind,
+    validation: Validation,
+    choice: Option<BackendChoice>,
 }
 
 impl std::fmt::Debug for TensorFile<'_> {
@@ -73,6 +72,33 @@ impl std::fmt::Debug for TensorFile<'_> {
             .finish_non_exhaustive()
     }
 }
+
+/// The iterator of [`TensorFile::iter`].
+pub struct Iter<'f, 'a> {
+    file: &'f TensorFile<'a>,
+    next: usize,
+}
+
+impl<'f> Iterator for Iter<'f, '_> {
+    type Item = Tensor<'f>;
+
+    fn next(&mut self) -> Option<Tensor<'f>> {
+        let t = self.file.try_get_at(self.next).ok();
+        self.next = if t.is_some() {
+            self.next + 1
+        } else {
+            usize::MAX
+        };
+        t
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.file.len().saturating_sub(self.next);
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_, '_> {}
 
 /// Summary of a file's header, for listings.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -134,61 +160,129 @@ impl TensorFile<'static> {
     /// (.tenzor v2 or v1, .safetensors, .gguf, or a `*.index.json` shard
     /// index, whose shards are opened too) and validates it. The first file
     /// of a GGUF split (`split.no` 0) opens the whole split.
+    ///
+    /// Same as [`TensorFile::open_with`] with the default options: `auto`
+    /// backend (mmap on local filesystems), full validation, no hints.
     pub fn open(path: impl AsRef<Path>) -> Result<TensorFile<'static>> {
+        TensorFile::open_with(path, &OpenOptions::default())
+    }
+
+    /// Opens `path` as [`TensorFile::open`] does, with a chosen backend,
+    /// validation level and hints (applied to every shard of a set).
+    pub fn open_with(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<TensorFile<'static>> {
         let path = path.as_ref();
-        let map = map_file(path)?;
-        if let Some(Detected::ShardIndex) = detect(&map) {
-            let set = shards::open_index(path, &map).map_err(|e| e.in_file(path))?;
-            return Ok(TensorFile {
-                backing: Backing::Borrowed(&[]),
-                path: Some(path.to_path_buf()),
-                kind: Kind::Sharded(Box::new(set)),
-            });
+        let (store, choice) = Store::open(path, opts)?;
+        store.ensure(0, store.bytes().len().min(4096) as u64)?;
+        if let Some(Detected::ShardIndex) = detect(store.bytes()) {
+            store.ensure(0, store.bytes().len() as u64)?;
+            let set = shards::open_index(path, store.bytes(), opts).map_err(|e| e.in_file(path))?;
+            return Ok(TensorFile::set(path, set, opts, choice));
         }
-        let file = TensorFile::open_single(path)?;
+        let file = TensorFile::from_store(path, store, choice.clone(), opts)?;
         if let Some((0, count)) = shards::gguf_split_info(&file) {
-            let set = shards::open_gguf_split(path, file, count).map_err(|e| e.in_file(path))?;
-            return Ok(TensorFile {
-                backing: Backing::Borrowed(&[]),
-                path: Some(path.to_path_buf()),
-                kind: Kind::Sharded(Box::new(set)),
-            });
+            let set =
+                shards::open_gguf_split(path, file, count, opts).map_err(|e| e.in_file(path))?;
+            return Ok(TensorFile::set(path, set, opts, choice));
         }
         Ok(file)
     }
 
-    /// Like `open`, but refuses shard indexes (a shard may not be a set).
-    pub(crate) fn open_single(path: &Path) -> Result<TensorFile<'static>> {
-        let map = map_file(path)?;
-        let kind = parse(&map).map_err(|e| e.in_file(path))?;
-        Ok(TensorFile {
-            backing: Backing::Mmap(map),
+    fn set(
+        path: &Path,
+        set: Sharded,
+        opts: &OpenOptions,
+        choice: BackendChoice,
+    ) -> TensorFile<'static> {
+        TensorFile {
+            store: Store::Borrowed(&[]),
+            path: Some(path.to_path_buf()),
+            kind: Kind::Sharded(Box::new(set)),
+            validation: opts.validation,
+            choice: Some(choice),
+        }
+    }
+
+    /// Like `open_with`, but refuses shard indexes (a shard may not be a set).
+    pub(crate) fn open_single(path: &Path, opts: &OpenOptions) -> Result<TensorFile<'static>> {
+        let (store, choice) = Store::open(path, opts)?;
+        TensorFile::from_store(path, store, choice, opts)
+    }
+
+    fn from_store(
+        path: &Path,
+        store: Store<'static>,
+        choice: BackendChoice,
+        opts: &OpenOptions,
+    ) -> Result<TensorFile<'static>> {
+        let kind = parse_store(&store, opts.validation).map_err(|e| e.in_file(path))?;
+        let file = TensorFile {
+            store,
             path: Some(path.to_path_buf()),
             kind,
-        })
+            validation: opts.validation,
+            choice: Some(choice),
+        };
+        file.apply_hints(opts)?;
+        Ok(file)
+    }
+
+    fn apply_hints(&self, opts: &OpenOptions) -> Result<()> {
+        let (start, end) = self.data_range();
+        self.store.advise(opts.access)?;
+        if opts.prefetch {
+            self.store.prefetch(start, end - start)?;
+        }
+        if opts.lock {
+            self.store.lock(start, end - start)?;
+        }
+        Ok(())
     }
 }
 
-/// Maps a whole file read-only, refusing directories and empty files.
-pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
-    let file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io(path, "cannot stat", e))?;
-    if meta.is_dir() {
-        return Err(Error::invalid("is a directory, not a tensor file").in_file(path));
+/// Where the header ends, from the first bytes (when the format says).
+fn header_end_hint(b: &[u8]) -> Option<u64> {
+    match detect(b)? {
+        Detected::Native if b.len() >= format::HEADER_SIZE => {
+            Some(format::u64_at(b, format::hdr::DATA_OFFSET))
+        }
+        Detected::Safetensors => format::u64_at(b, 0).checked_add(8),
+        _ => None,
     }
-    if meta.len() == 0 {
-        return Err(Error::format("file is empty (0 bytes)").in_file(path));
-    }
-    // SAFETY: the map is read-only; the documented contract (and the
-    // writer's rename-over) is that nobody modifies a file while mapped.
-    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, "cannot memory-map", e))
 }
 
-fn parse(b: &[u8]) -> Result<Kind> {
+/// Parses a store. The read backends hold only what was read: the header
+/// is read first (its end known from the first bytes, or found by reading
+/// more until the parse no longer needs bytes past what was read).
+fn parse_store(store: &Store<'_>, validation: Validation) -> Result<Kind> {
+    if !matches!(store, Store::Loaded(_)) {
+        return parse(store.bytes(), validation);
+    }
+    let len = store.bytes().len() as u64;
+    let mut want = header_end_hint(store.bytes()).unwrap_or(1 << 20).min(len);
+    loop {
+        store.ensure(0, want)?;
+        let parsed = parse(store.bytes(), validation);
+        match &parsed {
+            Ok(kind) if header_end(kind) <= want => return parsed,
+            _ if want >= len => return parsed,
+            _ => want = want.saturating_mul(4).min(len),
+        }
+    }
+}
+
+/// The end of the bytes a parse reads (every format keeps its header,
+/// metadata and index before its data).
+fn header_end(kind: &Kind) -> u64 {
+    match kind {
+        Kind::Native(n) => n.data_offset as u64,
+        Kind::Foreign(f) => f.data_offset as u64,
+        Kind::Sharded(_) => 0,
+    }
+}
+
+fn parse(b: &[u8], validation: Validation) -> Result<Kind> {
     match detect(b) {
-        Some(Detected::Native) => native::parse(b).map(Kind::Native),
+        Some(Detected::Native) => native::parse(b, validation).map(Kind::Native),
         Some(Detected::Safetensors) => foreign::safetensors(b).map(|f| Kind::Foreign(Box::new(f))),
         Some(Detected::Gguf) => foreign::gguf(b).map(|f| Kind::Foreign(Box::new(f))),
         Some(Detected::ShardIndex) => Err(Error::new(
@@ -202,22 +296,80 @@ fn parse(b: &[u8]) -> Result<Kind> {
 impl<'a> TensorFile<'a> {
     /// Validates a file held in memory, borrowing it (nothing is copied).
     pub fn from_bytes(bytes: &'a [u8]) -> Result<TensorFile<'a>> {
+        TensorFile::from_bytes_with(bytes, Validation::Full)
+    }
+
+    /// [`TensorFile::from_bytes`] with a validation level.
+    pub fn from_bytes_with(bytes: &'a [u8], validation: Validation) -> Result<TensorFile<'a>> {
         if bytes.is_empty() {
             return Err(Error::format("buffer is empty (0 bytes)"));
         }
         Ok(TensorFile {
-            kind: parse(bytes)?,
-            backing: Backing::Borrowed(bytes),
+            kind: parse(bytes, validation)?,
+            store: Store::Borrowed(bytes),
             path: None,
+            validation,
+            choice: None,
         })
     }
 
-    /// All bytes of the file (empty for a sharded checkpoint).
+    /// All bytes of the file (empty for a sharded checkpoint). With the
+    /// `read` and `direct` backends, only the header and the tensors
+    /// returned so far hold file bytes (the rest reads as zero); call
+    /// [`TensorFile::load_all`] first to read everything.
     pub fn as_bytes(&self) -> &[u8] {
-        match &self.backing {
-            Backing::Mmap(m) => m,
-            Backing::Borrowed(b) => b,
+        self.store.bytes()
+    }
+
+    /// Reads the whole file into the handle's memory (a no-op for mapped
+    /// files and buffers) and returns [`TensorFile::as_bytes`].
+    pub fn load_all(&self) -> Result<&[u8]> {
+        let len = self.store.bytes().len() as u64;
+        self.store.ensure(0, len).map_err(|e| self.tag(e))?;
+        Ok(self.store.bytes())
+    }
+
+    /// The validation level the file was opened with.
+    pub fn validation(&self) -> Validation {
+        self.validation
+    }
+
+    /// The backend in use and why it was chosen (`None` for buffers).
+    pub fn backend(&self) -> Option<&BackendChoice> {
+        self.choice.as_ref()
+    }
+
+    /// How many bytes were read with and without O_DIRECT so far (summed
+    /// over shards; zero for mapped pages, which the kernel reads).
+    pub fn io_stats(&self) -> IoStats {
+        let mut s = self.store.reader().map(|r| r.stats()).unwrap_or_default();
+        for f in self.shards() {
+            let t = f.io_stats();
+            s.direct_bytes += t.direct_bytes;
+            s.buffered_bytes += t.buffered_bytes;
+            s.direct_fallbacks += t.direct_fallbacks;
+            s.direct_available |= t.direct_available;
         }
+        s
+    }
+
+    /// Prefixes an error with the file's path, when there is one.
+    pub(crate) fn tag(&self, e: Error) -> Error {
+        match &self.path {
+            Some(p) => e.in_file(p),
+            None => e,
+        }
+    }
+
+    /// The byte range of the data section: [start, end).
+    pub(crate) fn data_range(&self) -> (u64, u64) {
+        let start = match &self.kind {
+            Kind::Native(n) => n.data_offset as u64,
+            Kind::Foreign(f) => f.data_offset as u64,
+            Kind::Sharded(_) => 0,
+        };
+        let end = self.store.bytes().len() as u64;
+        (start.min(end), end)
     }
 
     /// The path it was opened from, if any.
@@ -322,44 +474,135 @@ impl<'a> TensorFile<'a> {
             .map_err(|e| Error::format(format!("metadata is not valid JSON: {e}")))
     }
 
-    /// The tensor called `name`, found by searching the sorted index (no allocation).
+    /// The tensor called `name`, found by searching the sorted index (no
+    /// allocation). `None` also when the tensor cannot be returned (a bad
+    /// entry under lazy validation, a failed read under the read backends):
+    /// [`TensorFile::try_get`] says why.
     pub fn get(&self, name: &str) -> Option<Tensor<'_>> {
+        self.try_get(name).ok()
+    }
+
+    /// The tensor called `name`, or an error naming the file, the tensor and
+    /// the problem (`NotFound` when no tensor has that name).
+    pub fn try_get(&self, name: &str) -> Result<Tensor<'_>> {
+        let found = match &self.kind {
+            Kind::Sharded(s) => s.get(name),
+            _ => self.describe(name),
+        };
+        self.load(found, || {
+            format!("no tensor named '{}'", name.escape_debug())
+        })
+    }
+
+    /// The single file holding the tensor called `name` (a shard, for a
+    /// set), with its view there, data not read.
+    pub(crate) fn owner_of(&self, name: &str) -> Result<(&TensorFile<'a>, Tensor<'_>)> {
+        let found = match &self.kind {
+            Kind::Sharded(s) => s
+                .owner_of(name)
+                .map(|r| r.map(|(f, t)| (f as &TensorFile<'a>, t))),
+            _ => self.describe(name).map(|r| r.map(|t| (self, t))),
+        };
+        found
+            .unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("no tensor named '{}'", name.escape_debug()),
+                ))
+            })
+            .map_err(|e| self.tag(e))
+    }
+
+    /// The tensor called `name`, checked but its data not read.
+    pub(crate) fn describe(&self, name: &str) -> Option<Result<Tensor<'_>>> {
         let b = self.as_bytes();
         match &self.kind {
             Kind::Native(n) => n.find(b, name).map(|i| n.tensor(b, i)),
-            Kind::Foreign(f) => f.find(name).map(|p| f.tensor(b, p)),
-            Kind::Sharded(s) => s.get(name),
+            Kind::Foreign(f) => f.find(name).map(|p| Ok(f.tensor(b, p))),
+            Kind::Sharded(s) => s.describe(name),
         }
     }
 
     /// The tensor whose name hashes to `hash` (FNV-1a 64). When two names
     /// share a hash, the one whose name sorts first is returned.
     pub fn get_by_hash(&self, hash: u64) -> Option<Tensor<'_>> {
+        self.try_get_by_hash(hash).ok()
+    }
+
+    /// [`TensorFile::get_by_hash`], with the reason on failure.
+    pub fn try_get_by_hash(&self, hash: u64) -> Result<Tensor<'_>> {
         let b = self.as_bytes();
-        match &self.kind {
+        let found = match &self.kind {
             Kind::Native(n) => n.find_hash(b, hash).map(|i| n.tensor(b, i)),
-            Kind::Foreign(f) => f.find_hash(hash).map(|p| f.tensor(b, p)),
+            Kind::Foreign(f) => f.find_hash(hash).map(|p| Ok(f.tensor(b, p))),
             Kind::Sharded(s) => s.get_by_hash(hash),
-        }
+        };
+        self.load(found, || format!("no tensor has name hash {hash:#018x}"))
     }
 
     /// The tensor at `position` in the order tensors were added (the order
     /// of the source file; across shards, shard by shard).
     pub fn get_at(&self, position: usize) -> Option<Tensor<'_>> {
-        if position >= self.len() {
-            return None;
-        }
+        self.try_get_at(position).ok()
+    }
+
+    /// [`TensorFile::get_at`], with the reason on failure.
+    pub fn try_get_at(&self, position: usize) -> Result<Tensor<'_>> {
+        let found = (position < self.len()).then(|| self.describe_at(position));
+        let found = match (&self.kind, found) {
+            (Kind::Sharded(s), Some(_)) => s.get_at(position),
+            (_, found) => found,
+        };
+        self.load(found, || {
+            format!(
+                "tensor index {position} is out of range (the file has {} tensors)",
+                self.len()
+            )
+        })
+    }
+
+    /// The tensor at `position`, checked (under lazy validation) but its
+    /// data not read (the read backends); `position` must be in range.
+    pub(crate) fn describe_at(&self, position: usize) -> Result<Tensor<'_>> {
         let b = self.as_bytes();
         match &self.kind {
-            Kind::Native(n) => Some(n.tensor(b, n.entry_of_position(b, position))),
-            Kind::Foreign(f) => Some(f.tensor(b, position)),
-            Kind::Sharded(s) => s.get_at(position),
+            Kind::Native(n) => n
+                .entry_of_position(b, position)
+                .and_then(|i| n.tensor(b, i)),
+            Kind::Foreign(f) => Ok(f.tensor(b, position)),
+            Kind::Sharded(s) => s.describe_at(position),
         }
     }
 
-    /// Every tensor, in position order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = Tensor<'_>> + '_ {
-        (0..self.len()).map(move |p| self.get_at(p).expect("position in range"))
+    /// Finishes a lookup: the miss or check error tagged with the file, the
+    /// data read (the read backends; shard sets read in their shard).
+    fn load<'t>(
+        &self,
+        found: Option<Result<Tensor<'t>>>,
+        miss: impl FnOnce() -> String,
+    ) -> Result<Tensor<'t>> {
+        let t = found
+            .unwrap_or_else(|| Err(Error::new(ErrorKind::NotFound, miss())))
+            .map_err(|e| self.tag(e))?;
+        self.store
+            .ensure(t.offset, t.data.len() as u64)
+            .map_err(|e| self.tag(e.for_tensor(&t.display_name())))?;
+        Ok(t)
+    }
+
+    /// Every tensor, in position order. Ends early at a tensor that cannot
+    /// be returned (lazy validation found it bad, or a read failed):
+    /// [`TensorFile::try_iter`] yields the error instead.
+    pub fn iter(&self) -> Iter<'_, 'a> {
+        Iter {
+            file: self,
+            next: 0,
+        }
+    }
+
+    /// Every tensor in position order, or why it cannot be returned.
+    pub fn try_iter(&self) -> impl ExactSizeIterator<Item = Result<Tensor<'_>>> + '_ {
+        (0..self.len()).map(move |p| self.try_get_at(p))
     }
 
     /// Recomputes every tensor checksum (reads all data) and, for .tenzor,
@@ -373,12 +616,19 @@ impl<'a> TensorFile<'a> {
         // Native files also keep the padding between tensors zero: a gap
         // holding other content (a polyglot file) is refused here, where the
         // data is read anyway.
-        let b = self.as_bytes();
+        let b = self.load_all()?;
+        if let Kind::Native(n) = &self.kind {
+            if self.validation == Validation::Lazy {
+                parse(b, Validation::Full).map_err(|e| self.tag(e))?;
+            }
+            n.check_hashes(b).map_err(|e| self.tag(e))?;
+        }
         let mut end = match &self.kind {
             Kind::Native(n) if !n.is_legacy() => Some(n.data_offset),
             _ => None,
         };
-        for t in self.iter() {
+        for p in 0..self.len() {
+            let t = self.try_get_at(p)?;
             if let Some(prev) = end {
                 let start = t.file_offset() as usize;
                 if b[prev..start].iter().any(|&x| x != 0) {
@@ -386,10 +636,7 @@ impl<'a> TensorFile<'a> {
                         "the padding before its data is not zero (hidden bytes between tensors)",
                     )
                     .for_tensor(&t.display_name());
-                    return Err(match &self.path {
-                        Some(p) => e.in_file(p),
-                        None => e,
-                    });
+                    return Err(self.tag(e));
                 }
                 end = Some(start + t.data().len());
             }
@@ -417,10 +664,7 @@ impl<'a> TensorFile<'a> {
                     format!("data checksum mismatch (stored {stored:#018x}, computed {actual:#018x}): the data is corrupted"),
                 )
                 .for_tensor(&t.display_name());
-                return Err(match &self.path {
-                    Some(p) => e.in_file(p),
-                    None => e,
-                });
+                return Err(self.tag(e));
             }
         }
         Ok(())

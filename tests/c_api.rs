@@ -15,6 +15,7 @@ const C_SOURCES: &[&str] = &[
     "test_write.c",
     "test_errors.c",
     "test_threads.c",
+    "test_load.c",
     "header_twice_a.c",
     "header_twice_b.c",
 ];

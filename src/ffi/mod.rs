@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 
 pub mod error;
 pub mod file;
+pub mod load;
 mod panic;
 pub mod types;
 pub mod writer;

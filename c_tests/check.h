@@ -79,6 +79,8 @@ void test_write(void);
 void test_errors(void);
 void test_threads(void);
 void test_load(void);
+void test_edit(void);
+void test_paths(void);
 int header_twice_a(void);
 int header_twice_b(void);
 

@@ -125,6 +125,8 @@ int main(int argc, char **argv) {
     test_errors();
     test_threads();
     test_load();
+    test_edit();
+    test_paths();
 
     printf("%d checks: %d passed, %d failed\n", tz_checks, tz_checks - tz_failures, tz_failures);
     return tz_failures == 0 ? 0 : 1;

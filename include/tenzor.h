@@ -141,6 +141,13 @@ typedef uint32_t tenzor_status;
 #endif // __cplusplus
 
 /**
+ * An existing file opened for editing tensor bytes in place (opaque). Use
+ * from one thread at a time. Created by `tenzor_editor_open`, released by
+ * `tenzor_editor_close`.
+ */
+typedef struct tenzor_editor tenzor_editor;
+
+/**
  * An open, read-only tensor file (opaque). Immutable: any number of threads
  * may use one handle at once. Created by `tenzor_open`/`tenzor_open_memory`,
  * released by `tenzor_close`.
@@ -160,6 +167,63 @@ typedef struct tenzor_writer tenzor_writer;
  * changing any signature.
  */
 typedef uint32_t tenzor_dtype;
+
+/**
+ * One tensor of a file open for editing, with a writable pointer to its
+ * bytes inside the file's shared mapping. Every pointer in it stays valid
+ * until `tenzor_editor_close` on that editor; nothing in it is owned by the
+ * caller. Write at most `size` bytes at `data`: the view carries no other
+ * bound, and bytes past it belong to other tensors or to the file's index.
+ * Writes through `data` are allowed until the next `tenzor_editor_flush`
+ * (or the close); to write again after a flush, fetch the view again, which
+ * marks the file as being edited again.
+ */
+typedef struct tenzor_tensor_mut {
+    /**
+     * The name, NUL-terminated (read-only); NULL for legacy v1 files, which store only hashes.
+     */
+    const char *name;
+    /**
+     * Length of the name in bytes, without the NUL (0 when `name` is NULL).
+     */
+    size_t name_len;
+    /**
+     * FNV-1a 64 hash of the name.
+     */
+    uint64_t name_hash;
+    /**
+     * Element type, a `TENZOR_DTYPE_*` number.
+     */
+    tenzor_dtype dtype;
+    /**
+     * Number of dimensions, 0 (a scalar) to `TENZOR_MAX_DIMS`.
+     */
+    size_t ndim;
+    /**
+     * Dimensions, outermost first; entries at `ndim` and beyond are 0.
+     */
+    uint64_t shape[TENZOR_MAX_DIMS];
+    /**
+     * The tensor's bytes, writable, inside the mapping (never NULL, even when `size` is 0).
+     */
+    void *data;
+    /**
+     * Number of bytes at `data`: the bound of every write.
+     */
+    size_t size;
+    /**
+     * Absolute offset of the data in the file.
+     */
+    uint64_t file_offset;
+    /**
+     * Actual alignment of `data`: the largest power of two up to 65536 dividing its address.
+     */
+    uint64_t alignment;
+    /**
+     * Position in the order the tensors were written (what `tenzor_editor_get_tensor_at` takes).
+     */
+    size_t position;
+} tenzor_tensor_mut;
 
 /**
  * One tensor, borrowed from an open file: every pointer in it points into
@@ -675,6 +739,111 @@ uint64_t tenzor_hash_name(const char *name, size_t len);
 tenzor_status tenzor_convert(const char *input, const char *output);
 
 /**
+ * Opens the existing tensor file at `path` (a NUL-terminated path) for
+ * editing tensor bytes in place: .tenzor (v2, or legacy v1), .safetensors
+ * or .gguf, validated as `tenzor_open` does; the structure (names, shapes,
+ * dtypes) never changes. The file is mapped read-write and shared, so open
+ * `tenzor_file` handles on it, in this process or others, see the new
+ * bytes as they are written.
+ *
+ * Takes the file's write lock: while this editor is open, another editor
+ * (or appender) fails with `TENZOR_ERR_BUSY`. A file that cannot be opened
+ * for writing (permissions, read-only filesystem) is `TENZOR_ERR_IO`; one
+ * left marked by an interrupted edit is `TENZOR_ERR_CHECKSUM` (repair it
+ * with `tenzor_rehash`); a shard index or an appendable file is
+ * `TENZOR_ERR_UNSUPPORTED`. Opening changes nothing in the file.
+ *
+ * On success `*out` receives a handle owned by the caller, to be released
+ * by `tenzor_editor_close`; on failure `*out` is unmodified. Use an editor
+ * from one thread at a time.
+ *
+ * # Safety
+ * `path` must be NULL or a C string; `out` NULL or writable.
+ */
+tenzor_status tenzor_editor_open(const char *path, struct tenzor_editor **out);
+
+/**
+ * Number of tensors in the file (0 when `editor` is NULL).
+ *
+ * # Safety
+ * `editor` must be NULL or a live editor.
+ */
+size_t tenzor_editor_tensor_count(struct tenzor_editor *editor);
+
+/**
+ * Looks up the tensor called `name` (NUL-terminated UTF-8; for legacy v1
+ * files its hash is matched) and hands it out for writing.
+ *
+ * On success `*out` receives a view whose `data` points to the tensor's
+ * `size` bytes inside the file, writable until the next
+ * `tenzor_editor_flush` and valid (for reading) until
+ * `tenzor_editor_close`; on failure `*out` is unmodified and nothing is
+ * handed out. For a .tenzor v2 file the first view marks the file as being
+ * edited, durably, before it is returned (an I/O error then is
+ * `TENZOR_ERR_IO`). Unknown name: `TENZOR_ERR_NOT_FOUND`.
+ *
+ * # Safety
+ * `editor` must be NULL or a live editor, `name` NULL or a C string, `out`
+ * NULL or writable.
+ */
+tenzor_status tenzor_editor_get_tensor(struct tenzor_editor *editor, const char *name, struct tenzor_tensor_mut *out);
+
+/**
+ * Hands out the tensor at `position` (0 to count - 1, the order tensors
+ * were written) for writing, as `tenzor_editor_get_tensor` does. A
+ * position past the end is `TENZOR_ERR_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `editor` must be NULL or a live editor, `out` NULL or writable.
+ */
+tenzor_status tenzor_editor_get_tensor_at(struct tenzor_editor *editor, size_t position, struct tenzor_tensor_mut *out);
+
+/**
+ * Makes every write so far durable and the file verifiable again: syncs
+ * the written bytes, stores the recomputed checksums of the tensors handed
+ * out since the last flush, rewrites the header checksum and clears the
+ * edit mark, with a barrier between each step (FORMAT.md, "Edit mark").
+ * Views stay valid for reading; to write again, fetch them again. A flush
+ * with nothing handed out does nothing. On an I/O error (`TENZOR_ERR_IO`)
+ * the mark stays set: the file opens read-only with
+ * `tenzor_file_edit_interrupted` true until a flush or `tenzor_rehash`
+ * succeeds.
+ *
+ * # Safety
+ * `editor` must be NULL or a live editor.
+ */
+tenzor_status tenzor_editor_flush(struct tenzor_editor *editor);
+
+/**
+ * Flushes (as `tenzor_editor_flush`), then unmaps the file, releases the
+ * write lock and frees the editor, whatever the outcome: the status reports
+ * the flush. NULL is a no-op returning `TENZOR_OK`. Every view obtained
+ * from the editor becomes invalid: using its pointers after close is
+ * undefined behaviour (the mapping is gone), as is closing twice.
+ *
+ * # Safety
+ * `editor` must be NULL or a live editor, not used after this call.
+ */
+tenzor_status tenzor_editor_close(struct tenzor_editor *editor);
+
+/**
+ * Repairs the .tenzor file at `path` (a NUL-terminated path) after an
+ * interrupted edit: recomputes every tensor checksum and the header
+ * checksum, then clears the edit mark (what `tenzor rehash FILE` does).
+ * A file without the mark whose checksums match is left untouched
+ * (`TENZOR_OK`); one without the mark whose checksums disagree is corrupted
+ * and refused (`TENZOR_ERR_CHECKSUM`, naming the tensor); formats without
+ * checksums are `TENZOR_ERR_UNSUPPORTED`; a live editor on the file gives
+ * `TENZOR_ERR_BUSY`. The names of the repaired tensors are not returned;
+ * `tenzor_file_edit_interrupted` and `tenzor_verify` tell what was stale
+ * beforehand.
+ *
+ * # Safety
+ * `path` must be NULL or a C string.
+ */
+tenzor_status tenzor_rehash(const char *path);
+
+/**
  * Copies this thread's last error message into `buf` and returns its full
  * length in bytes (without the NUL).
  *
@@ -714,6 +883,11 @@ const char *tenzor_status_str(uint32_t status);
  * structure is validated at open (header, index, names, bounds, header
  * checksum); call `tenzor_verify` to check the tensor data checksums
  * (formats without checksums were fully checked at open).
+ *
+ * `path` (symlinks followed) must be a regular file, or a shard index or
+ * first GGUF split file whose shards are: a FIFO, device or socket is
+ * refused at once with `TENZOR_ERR_INVALID_ARGUMENT` ("not a regular file
+ * (fifo)"), never by blocking.
  *
  * WARNING (from memmap2): the file is mapped, not read. Modifying or
  * truncating it while any handle on it is open is undefined behaviour; on
@@ -823,6 +997,20 @@ tenzor_status tenzor_metadata(const struct tenzor_file *file, const char **json,
  * `file` must be NULL or an open handle.
  */
 tenzor_status tenzor_verify(const struct tenzor_file *file);
+
+/**
+ * True when the file carries the edit mark (FORMAT.md, "Edit mark"): an
+ * in-place edit is under way in another editor, or a process died while
+ * editing. Such a file opens read-only as always, its structure fully
+ * checked, but its tensor checksums (and the header checksum, not enforced
+ * then) may be stale: `tenzor_verify` names the stale tensors and
+ * `tenzor_rehash` repairs the file. False for formats without checksums
+ * and when `file` is NULL. For a shard set: true when any shard is marked.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle.
+ */
+bool tenzor_file_edit_interrupted(const struct tenzor_file *file);
 
 /**
  * The per-tensor alignment the file guarantees, relative to the file

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the C-API tests and examples need beyond Rust and gcc:
 # valgrind, Go (cgo example), CMake + pkg-config (C++ example), Zig (Zig
-# example). Idempotent: installs only what is missing. Debian/Ubuntu, as root.
+# example), and the cross toolchains, emulators and fuzzer of tests/lite.rs.
+# Idempotent: installs only what is missing. Debian/Ubuntu, as root.
 set -euo pipefail
 
 # Zig 0.15 is the last release with @cImport, which examples/zig uses.
@@ -13,6 +14,12 @@ command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+# tenzor_lite.h (tests/lite.rs): 32-bit ARM and big-endian PowerPC under
+# qemu-user, a Cortex-M4 under qemu-system-arm, libFuzzer through clang.
+for pkg in gcc-arm-linux-gnueabihf gcc-powerpc-linux-gnu qemu-user gcc-arm-none-eabi \
+    qemu-system-arm clang libclang-rt-14-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 if ((${#need_apt[@]})); then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO=sudo

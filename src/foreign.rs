@@ -29,11 +29,22 @@ pub(crate) struct ForeignTensor<'n> {
     pub size: usize,
 }
 
+/// Where a foreign file's metadata is, until someone asks for it.
+pub(crate) enum Metadata {
+    /// safetensors: the `__metadata__` object's text in the file (empty
+    /// range: none).
+    JsonSpan(std::ops::Range<usize>),
+    /// GGUF: the indexed KV pairs.
+    Gguf(crate::meta::GgufMeta),
+}
+
 /// The index of a foreign file.
 pub(crate) struct Foreign {
     pub format: Format,
     pub version: u32,
-    pub metadata: String,
+    pub metadata: Metadata,
+    /// The metadata as JSON, made on first request.
+    json: std::sync::OnceLock<String>,
     pub alignment: u64,
     pub data_offset: usize,
     names: Vec<u8>,
@@ -47,7 +58,7 @@ impl Foreign {
     pub fn build<'n>(
         format: Format,
         version: u32,
-        metadata: String,
+        metadata: Metadata,
         alignment: u64,
         data_offset: usize,
         file_len: usize,
@@ -104,6 +115,7 @@ impl Foreign {
             format,
             version,
             metadata,
+            json: std::sync::OnceLock::new(),
             alignment,
             data_offset,
             names,
@@ -134,6 +146,37 @@ impl Foreign {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// The metadata as JSON object text, built once on first request
+    /// (`bytes` are the file's). safetensors: `__metadata__` in compact
+    /// form; GGUF: see [`crate::gguf::metadata_json`].
+    pub fn metadata_json(&self, bytes: &[u8]) -> &str {
+        self.json.get_or_init(|| match &self.metadata {
+            Metadata::JsonSpan(r) if r.is_empty() => "{}".to_string(),
+            // Validated at open as an object of strings.
+            Metadata::JsonSpan(r) => std::str::from_utf8(&bytes[r.clone()])
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+                .map_or_else(|| "{}".to_string(), |v| v.to_string()),
+            Metadata::Gguf(g) => crate::gguf::metadata_json(bytes, &g.kv),
+        })
+    }
+
+    /// GGUF: the KV index.
+    pub fn gguf_meta(&self) -> Option<&crate::meta::GgufMeta> {
+        match &self.metadata {
+            Metadata::Gguf(g) => Some(g),
+            Metadata::JsonSpan(_) => None,
+        }
+    }
+
+    /// safetensors: the `__metadata__` text as stored (empty when absent).
+    pub fn metadata_text<'b>(&self, bytes: &'b [u8]) -> &'b str {
+        match &self.metadata {
+            Metadata::JsonSpan(r) => std::str::from_utf8(&bytes[r.clone()]).unwrap_or(""),
+            Metadata::Gguf(_) => "",
+        }
     }
 
     /// Position of the tensor called `name`.
@@ -180,158 +223,28 @@ impl Foreign {
     }
 }
 
-/// The header's entries in file order. serde_json keeps the last of two
-/// equal keys without a word; two parsers that disagree on which duplicate
-/// wins read different files, so duplicates are refused here.
-struct HeaderEntries(Vec<(String, serde_json::Value)>);
-
-impl<'de> serde::Deserialize<'de> for HeaderEntries {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = HeaderEntries;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> std::result::Result<HeaderEntries, A::Error> {
-                let mut v = Vec::new();
-                while let Some(entry) = m.next_entry::<String, serde_json::Value>()? {
-                    v.push(entry);
-                }
-                Ok(HeaderEntries(v))
-            }
-        }
-        d.deserialize_map(Visit)
-    }
-}
-
-/// One tensor entry of a safetensors header, checked against the file.
-fn safetensors_entry(
-    name: &str,
-    v: &serde_json::Value,
-    data_len: u64,
-) -> Result<(DType, Vec<u64>, u64, u64)> {
-    let tagged = |m: String| Error::format(m).for_tensor(name);
-    let dtype_name = v
-        .get("dtype")
-        .and_then(|d| d.as_str())
-        .ok_or_else(|| tagged("no \"dtype\" string".into()))?;
-    let dtype = DType::from_name(dtype_name)
-        .filter(|d| d.to_safetensors().is_some())
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unsupported,
-                format!("unknown dtype \"{dtype_name}\""),
-            )
-            .for_tensor(name)
-        })?;
-    let shape: Vec<u64> = v
-        .get("shape")
-        .and_then(|s| s.as_array())
-        .and_then(|a| a.iter().map(|d| d.as_u64()).collect())
-        .ok_or_else(|| tagged("\"shape\" is not a list of non-negative integers".into()))?;
-    if shape.len() > MAX_DIMS {
-        return Err(Error::new(
-            ErrorKind::Unsupported,
-            format!("rank {} exceeds the maximum of 8", shape.len()),
-        )
-        .for_tensor(name));
-    }
-    let offsets: Vec<u64> = v
-        .get("data_offsets")
-        .and_then(|s| s.as_array())
-        .and_then(|a| a.iter().map(|d| d.as_u64()).collect())
-        .filter(|o: &Vec<u64>| o.len() == 2)
-        .ok_or_else(|| tagged("\"data_offsets\" is not two non-negative integers".into()))?;
-    let (begin, end) = (offsets[0], offsets[1]);
-    if begin > end || end > data_len {
-        return Err(tagged(format!(
-            "data offsets [{begin}, {end}] lie outside the {data_len} data bytes of the file (file truncated?)"
-        )));
-    }
-    let expect = format::numel(&shape)
-        .and_then(|n| dtype.byte_size(n))
-        .ok_or_else(|| {
-            tagged(format!(
-                "shape {shape:?} overflows or is not whole {dtype} blocks"
-            ))
-        })?;
-    if expect != end - begin {
-        return Err(tagged(format!(
-            "{} data bytes do not match shape {shape:?} of {dtype} ({expect} bytes)",
-            end - begin
-        )));
-    }
-    Ok((dtype, shape, begin, end))
-}
-
-/// Parses a safetensors file. tenzor checks the header itself first (file
-/// order, duplicate keys, offsets against the file before any arithmetic,
-/// sizes per tensor so errors name it), then lets the official crate
-/// validate it too (contiguity, coverage) as a second opinion.
+/// Parses a safetensors file: the header scan (`st_header`) checks every
+/// rule of the format and of tenzor; this only builds the index from it.
 pub(crate) fn safetensors(bytes: &[u8]) -> Result<Foreign> {
-    let len = bytes.len() as u64;
-    if len < 8 {
-        return Err(Error::format(
-            "file is truncated: shorter than the 8-byte safetensors header length",
-        ));
-    }
-    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-    if n > len - 8 {
-        return Err(Error::format(format!(
-            "file is truncated: the safetensors header claims {n} bytes but only {} follow",
-            len - 8
-        )));
-    }
-    let data_start = 8 + n as usize;
-    let data_len = len - 8 - n;
-    let header = std::str::from_utf8(&bytes[8..data_start])
-        .map_err(|e| Error::format(format!("safetensors header is not UTF-8: {e}")))?;
-    let HeaderEntries(entries) = serde_json::from_str(header).map_err(|e| {
-        Error::format(format!(
-            "safetensors header is not a valid JSON object: {e}"
-        ))
-    })?;
-    let mut seen = std::collections::HashSet::with_capacity(entries.len());
-    for (k, _) in &entries {
-        if !seen.insert(k.as_str()) {
-            return Err(Error::new(
-                ErrorKind::DuplicateName,
-                "name appears twice in the safetensors header",
-            )
-            .for_tensor(k));
+    let st = crate::st_header::scan(bytes)?;
+    let data_start = 8 + st.header.len();
+    let metadata = match st.metadata {
+        Some(m) => {
+            let at = m.as_ptr() as usize - bytes.as_ptr() as usize;
+            Metadata::JsonSpan(at..at + m.len())
         }
-    }
-    let mut metadata = "{}".to_string();
-    let mut tensors = Vec::with_capacity(entries.len());
-    for (name, v) in &entries {
-        if name == "__metadata__" {
-            if !v.is_object() {
-                return Err(Error::format("__metadata__ is not a JSON object"));
-            }
-            metadata = v.to_string();
-            continue;
+        None => Metadata::JsonSpan(0..0),
+    };
+    let list = st.order.iter().map(|&i| {
+        let t = &st.tensors[i as usize];
+        ForeignTensor {
+            name: st.text(t.name),
+            dtype: t.dtype,
+            shape: &t.shape[..t.ndim as usize],
+            offset: data_start + t.begin as usize,
+            size: (t.end - t.begin) as usize,
         }
-        let (dtype, shape, begin, end) = safetensors_entry(name, v, data_len)?;
-        tensors.push((name.as_str(), dtype, shape, begin, end));
-    }
-    safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| Error::format(format!("not a valid safetensors file: {e}")))?;
-    // File order is data order; the stable sort keeps header order for
-    // empty tensors that share an offset.
-    tensors.sort_by_key(|t| (t.3, t.4));
-    let list = tensors
-        .iter()
-        .map(|(name, dtype, shape, begin, end)| ForeignTensor {
-            name,
-            dtype: *dtype,
-            shape,
-            offset: data_start + *begin as usize,
-            size: (end - begin) as usize,
-        });
+    });
     Foreign::build(
         Format::Safetensors,
         0,
@@ -343,12 +256,12 @@ pub(crate) fn safetensors(bytes: &[u8]) -> Result<Foreign> {
     )
 }
 
-/// Parses a GGUF file (see `gguf.rs`). Its metadata is the KV object plus
-/// `__gguf_types__`, the GGUF type of every key, so a conversion back to
-/// GGUF restores every value with its exact type.
+/// Parses a GGUF file (see `gguf.rs`). Its metadata is the KV index; as
+/// JSON, the KV object plus `__gguf_types__`, the GGUF type of every key, so
+/// a conversion back to GGUF restores every value with its exact type.
 pub(crate) fn gguf(bytes: &[u8]) -> Result<Foreign> {
     let g = crate::gguf::parse(bytes)?;
-    let metadata = crate::gguf::with_types(&g)?;
+    crate::gguf::check_reserved(bytes, &g.kv)?;
     let tensors = g.tensors.iter().map(|t| ForeignTensor {
         name: &t.name,
         dtype: t.dtype,
@@ -359,7 +272,7 @@ pub(crate) fn gguf(bytes: &[u8]) -> Result<Foreign> {
     Foreign::build(
         Format::Gguf,
         g.version,
-        metadata,
+        Metadata::Gguf(crate::meta::GgufMeta::new(g.kv)),
         g.alignment,
         g.data_offset,
         bytes.len(),

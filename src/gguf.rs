@@ -34,9 +34,10 @@
 //! - Tensor names longer than GGML's 63 bytes are read (the bytes are
 //!   there); the writer refuses them (see `gguf_write`).
 //!
-//! The key/value section becomes JSON (see [`GgufFile::kv_json`] and
-//! [`GgufFile::kv_types_json`]); tensors become [`GgufTensor`]s with
-//! absolute offsets into the same bytes.
+//! The key/value section is indexed at open ([`Kv`]: where each key and
+//! value lies, everything in it checked) and becomes JSON only on demand
+//! ([`kv_json`]); tensors become [`GgufTensor`]s with absolute offsets into
+//! the same bytes.
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -58,7 +59,7 @@ pub(crate) const MAX_ARRAY_DEPTH: usize = 8;
 /// The key that sets the alignment.
 pub(crate) const ALIGNMENT_KEY: &str = "general.alignment";
 /// The reserved .tenzor metadata key holding the GGUF type of every KV
-/// (see [`GgufFile::kv_types_json`]).
+/// (see [`kv_json`]).
 pub(crate) const TYPES_KEY: &str = "__gguf_types__";
 
 /// Smallest possible KV pair: key length (8), a 1-byte key, value type
@@ -132,6 +133,14 @@ impl ValueType {
         ValueType::ALL.into_iter().find(|t| t.name() == name)
     }
 
+    /// Bytes of one value of a fixed-size type (`None` for strings and arrays).
+    pub(crate) fn fixed_size(self) -> Option<u64> {
+        match self {
+            ValueType::String | ValueType::Array => None,
+            t => Some(t.min_size()),
+        }
+    }
+
     /// Bytes of the smallest encoding of one value: what bounds a count.
     fn min_size(self) -> u64 {
         match self {
@@ -155,28 +164,9 @@ pub(crate) struct GgufFile {
     /// Start of the data section: end of the tensor infos rounded up to
     /// `alignment`.
     pub data_offset: usize,
-    /// The KV pairs as one JSON object, keys in file order. Integers are
-    /// JSON integers (u64 and i64 exact), f32 values are widened exactly to
-    /// f64, bools and strings are themselves, arrays (also nested) are JSON
-    /// arrays. JSON has no NaN or infinity, so non-finite floats become the
-    /// strings `"NaN"`, `"inf"` and `"-inf"` (the NaN payload is lost; the
-    /// type descriptor says the value is a float, so a writer restores it).
-    pub kv_json: String,
-    /// The GGUF type of every KV, as a JSON object with the same keys in
-    /// the same order. A descriptor is a string:
-    /// - a scalar: `"u8" "i8" "u16" "i16" "u32" "i32" "u64" "i64" "f32"
-    ///   "f64" "bool" "string"`;
-    /// - an array: `"array<T>"` with `T` the descriptor of every element,
-    ///   e.g. `"array<i32>"`, `"array<array<string>>"`; an empty array keeps
-    ///   its item type (`"array<u64>"`), and an empty array whose item type
-    ///   is "array" is `"array<array>"` (the file says nothing more).
-    ///
-    /// Only when the elements of an array of arrays differ in type (GGUF
-    /// allows `[[1, 2] as i32, ["x"] as string]`) is the descriptor a JSON
-    /// list with one descriptor per element. This is everything the file
-    /// encodes about types, so GGUF -> .tenzor -> GGUF reproduces every KV
-    /// byte for byte.
-    pub kv_types_json: String,
+    /// The KV pairs in file order, located and validated but not decoded
+    /// (see [`kv_json`] for their JSON form).
+    pub kv: Vec<Kv>,
     /// The tensors in file order.
     pub tensors: Vec<GgufTensor>,
 }
@@ -206,6 +196,38 @@ impl GgufTensor {
     /// The row-major shape as a slice.
     pub fn dims(&self) -> &[u64] {
         &self.shape[..self.ndim as usize]
+    }
+}
+
+/// One KV pair, located in the file. Everything in its range was checked
+/// at open (lengths, counts, item types, UTF-8, bools); decoding is lazy.
+#[derive(Debug, Clone)]
+pub(crate) struct Kv {
+    /// The key's bytes in the file (UTF-8, non-empty, no NUL).
+    pub key: std::ops::Range<usize>,
+    /// The value's type.
+    pub ty: ValueType,
+    /// Offset of the value: the scalar's bytes, a string's u64 length, or
+    /// an array's u32 item type (then its u64 count, then the items).
+    pub value: usize,
+    /// Offset just past the value.
+    pub end: usize,
+}
+
+impl Kv {
+    /// The key (validated UTF-8 at open).
+    pub fn key<'a>(&self, b: &'a [u8]) -> &'a str {
+        std::str::from_utf8(&b[self.key.clone()]).unwrap_or("")
+    }
+
+    /// For an array: its item type and count.
+    pub fn array_header(&self, b: &[u8]) -> Option<(ValueType, u64)> {
+        if self.ty != ValueType::Array {
+            return None;
+        }
+        let code = u32::from_le_bytes(b[self.value..self.value + 4].try_into().ok()?);
+        let count = u64::from_le_bytes(b[self.value + 4..self.value + 12].try_into().ok()?);
+        Some((ValueType::from_code(code)?, count))
     }
 }
 
@@ -262,7 +284,7 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Where a value's type is recorded (see [`GgufFile::kv_types_json`]).
+/// Where a value's type is recorded (see [`kv_json`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Desc {
     Str(String),
@@ -342,27 +364,7 @@ fn read_value(c: &mut Cursor<'_>, ty: ValueType, depth: usize, out: &mut Vec<u8>
 
 /// Reads an array (item type, count, items); `depth` counts this array.
 fn read_array(c: &mut Cursor<'_>, depth: usize, out: &mut Vec<u8>) -> Result<Desc> {
-    if depth > MAX_ARRAY_DEPTH {
-        return Err(Error::format(format!(
-            "arrays are nested deeper than {MAX_ARRAY_DEPTH} levels"
-        )));
-    }
-    let code = c.u32("array item type")?;
-    let item = ValueType::from_code(code).ok_or_else(|| {
-        Error::format(format!(
-            "unknown array item type {code} at offset {}",
-            c.pos - 4
-        ))
-    })?;
-    let count = c.u64("array length")?;
-    // The bound that keeps a tiny file from asking for a huge allocation.
-    if exceeds(count.checked_mul(item.min_size()), c.remaining()) {
-        return Err(Error::format(format!(
-            "array of {count} {} values cannot fit in the {} bytes that remain",
-            item.name(),
-            c.remaining()
-        )));
-    }
+    let (item, count) = array_header(c, depth)?;
     out.push(b'[');
     let desc = if item == ValueType::Array {
         let mut kids = Vec::with_capacity(count as usize);
@@ -402,6 +404,189 @@ fn for_key(e: Error, key: &str) -> Error {
     Error::new(
         e.kind(),
         format!("key '{}': {}", key.escape_debug(), e.message()),
+    )
+}
+
+/// Locates and validates every KV pair (the same checks as decoding them,
+/// without decoding): keys, types, every length, count, UTF-8 string and
+/// bool, array nesting; `general.alignment`.
+fn index_kv(c: &mut Cursor<'_>, n_kv: u64) -> Result<(Vec<Kv>, u64)> {
+    let mut kv = Vec::with_capacity(n_kv as usize);
+    let mut keys = HashSet::with_capacity(n_kv as usize);
+    let mut alignment = DEFAULT_ALIGNMENT;
+    for i in 0..n_kv {
+        let key = c
+            .str("key")
+            .map_err(|e| Error::new(e.kind(), format!("KV #{i}: {}", e.message())))?;
+        let key_at = c.pos - key.len();
+        check_key(i, key, &mut keys)?;
+        let key_err = |m: String| for_key(Error::format(m), key);
+        let code = c.u32("value type").map_err(|e| for_key(e, key))?;
+        let ty = ValueType::from_code(code)
+            .ok_or_else(|| key_err(format!("unknown value type {code}")))?;
+        let at = c.pos;
+        skip_value(c, ty, 0).map_err(|e| for_key(e, key))?;
+        if key == ALIGNMENT_KEY {
+            alignment = check_alignment(ty, &c.b[at..c.pos]).map_err(key_err)?;
+        }
+        kv.push(Kv {
+            key: key_at..key_at + key.len(),
+            ty,
+            value: at,
+            end: c.pos,
+        });
+    }
+    Ok((kv, alignment))
+}
+
+/// A key must be non-empty, free of NUL and unique.
+fn check_key<'a>(i: u64, key: &'a str, keys: &mut HashSet<&'a str>) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::format(format!("KV #{i}: key is empty")));
+    }
+    if key.contains('\0') {
+        return Err(for_key(Error::format("key contains a NUL byte"), key));
+    }
+    if !keys.insert(key) {
+        return Err(for_key(
+            Error::new(ErrorKind::DuplicateName, "key appears twice"),
+            key,
+        ));
+    }
+    Ok(())
+}
+
+/// `general.alignment`: llama.cpp reads it with gguf_get_val_u32; so do we.
+fn check_alignment(ty: ValueType, value: &[u8]) -> std::result::Result<u64, String> {
+    if ty != ValueType::U32 {
+        return Err(format!("must be u32, not {}", ty.name()));
+    }
+    let a = u32::from_le_bytes(value.try_into().expect("4 bytes read"));
+    if a == 0 || !a.is_power_of_two() || a as u64 > MAX_ALIGNMENT {
+        return Err(format!(
+            "alignment {a} is not a power of two between 1 and {MAX_ALIGNMENT}"
+        ));
+    }
+    Ok(a as u64)
+}
+
+/// Checks one value of type `ty` and moves past it; `depth` is the number
+/// of enclosing arrays. Nothing is decoded or allocated.
+fn skip_value(c: &mut Cursor<'_>, ty: ValueType, depth: usize) -> Result<()> {
+    match ty {
+        ValueType::String => c.str("string value").map(drop),
+        ValueType::Array => skip_array(c, depth + 1),
+        ValueType::Bool => check_bools(c, 1),
+        t => c
+            .take(t.fixed_size().expect("a fixed-size type"), t.name())
+            .map(drop),
+    }
+}
+
+/// `n` bools, each 0 or 1.
+fn check_bools(c: &mut Cursor<'_>, n: u64) -> Result<()> {
+    let at = c.pos;
+    let b = c.take(n, "bool")?;
+    match b.iter().position(|&v| v > 1) {
+        None => Ok(()),
+        Some(i) => Err(Error::format(format!(
+            "bool value {} at offset {} is neither 0 nor 1",
+            b[i],
+            at + i
+        ))),
+    }
+}
+
+/// Checks an array (item type, count, items); `depth` counts this array.
+/// Fixed-size items are one bounds check; strings are skipped by their
+/// length prefixes, each checked.
+fn skip_array(c: &mut Cursor<'_>, depth: usize) -> Result<()> {
+    let (item, count) = array_header(c, depth)?;
+    match item {
+        ValueType::String => (0..count).try_for_each(|_| c.str("string value").map(drop)),
+        ValueType::Array => (0..count).try_for_each(|_| skip_array(c, depth + 1)),
+        ValueType::Bool => check_bools(c, count),
+        t => c.take(count * t.min_size(), "array items").map(drop),
+    }
+}
+
+/// An array's item type and count, the count bounded by what remains.
+fn array_header(c: &mut Cursor<'_>, depth: usize) -> Result<(ValueType, u64)> {
+    if depth > MAX_ARRAY_DEPTH {
+        return Err(Error::format(format!(
+            "arrays are nested deeper than {MAX_ARRAY_DEPTH} levels"
+        )));
+    }
+    let code = c.u32("array item type")?;
+    let item = ValueType::from_code(code).ok_or_else(|| {
+        Error::format(format!(
+            "unknown array item type {code} at offset {}",
+            c.pos - 4
+        ))
+    })?;
+    let count = c.u64("array length")?;
+    // The bound that keeps a tiny file from asking for a huge allocation.
+    if exceeds(count.checked_mul(item.min_size()), c.remaining()) {
+        return Err(Error::format(format!(
+            "array of {count} {} values cannot fit in the {} bytes that remain",
+            item.name(),
+            c.remaining()
+        )));
+    }
+    Ok((item, count))
+}
+
+/// The KV pairs of a parsed file as JSON, built on demand: the object of
+/// values (keys in file order) and the object of their type descriptors.
+///
+/// Values: integers are JSON integers (u64 and i64 exact), f32 values are
+/// widened exactly to f64, bools and strings are themselves, arrays (also
+/// nested) are JSON arrays. JSON has no NaN or infinity, so non-finite
+/// floats become the strings `"NaN"`, `"inf"` and `"-inf"` (the NaN payload
+/// is lost; the type descriptor says the value is a float, so a writer
+/// restores it).
+///
+/// A type descriptor is a string:
+/// - a scalar: `"u8" "i8" "u16" "i16" "u32" "i32" "u64" "i64" "f32"
+///   "f64" "bool" "string"`;
+/// - an array: `"array<T>"` with `T` the descriptor of every element,
+///   e.g. `"array<i32>"`, `"array<array<string>>"`; an empty array keeps
+///   its item type (`"array<u64>"`), and an empty array whose item type
+///   is "array" is `"array<array>"` (the file says nothing more).
+///
+/// Only when the elements of an array of arrays differ in type (GGUF
+/// allows `[[1, 2] as i32, ["x"] as string]`) is the descriptor a JSON
+/// list with one descriptor per element. This is everything the file
+/// encodes about types, so GGUF -> .tenzor -> GGUF reproduces every KV
+/// byte for byte.
+pub(crate) fn kv_json(bytes: &[u8], kv: &[Kv]) -> (String, String) {
+    let mut out = Vec::with_capacity(64);
+    let mut types = Vec::with_capacity(64);
+    out.push(b'{');
+    types.push(b'{');
+    for (i, e) in kv.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+            types.push(b',');
+        }
+        let key = e.key(bytes);
+        push_json_str(&mut out, key);
+        out.push(b':');
+        let mut c = Cursor {
+            b: &bytes[..e.end],
+            pos: e.value,
+        };
+        // Validated at open: decoding the same bytes cannot fail.
+        let desc = read_value(&mut c, e.ty, 0, &mut out).expect("validated at open");
+        push_json_str(&mut types, key);
+        types.push(b':');
+        desc.write_json(&mut types);
+    }
+    out.push(b'}');
+    types.push(b'}');
+    (
+        String::from_utf8(out).expect("JSON built from UTF-8 pieces"),
+        String::from_utf8(types).expect("JSON built from UTF-8 pieces"),
     )
 }
 
@@ -450,60 +635,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<GgufFile> {
         )));
     }
 
-    // Key/value pairs, emitted straight to JSON text: no per-value tree.
-    let mut kv = Vec::with_capacity(64);
-    let mut types = Vec::with_capacity(64);
-    kv.push(b'{');
-    types.push(b'{');
-    let mut keys = HashSet::with_capacity(n_kv as usize);
-    let mut alignment = DEFAULT_ALIGNMENT;
-    for i in 0..n_kv {
-        let key = c
-            .str("key")
-            .map_err(|e| Error::new(e.kind(), format!("KV #{i}: {}", e.message())))?;
-        let key_err = |m: String| for_key(Error::format(m), key);
-        if key.is_empty() {
-            return Err(Error::format(format!("KV #{i}: key is empty")));
-        }
-        if key.contains('\0') {
-            return Err(key_err("key contains a NUL byte".into()));
-        }
-        if !keys.insert(key) {
-            return Err(for_key(
-                Error::new(ErrorKind::DuplicateName, "key appears twice"),
-                key,
-            ));
-        }
-        let code = c.u32("value type").map_err(|e| for_key(e, key))?;
-        let ty = ValueType::from_code(code)
-            .ok_or_else(|| key_err(format!("unknown value type {code}")))?;
-        if i > 0 {
-            kv.push(b',');
-            types.push(b',');
-        }
-        push_json_str(&mut kv, key);
-        kv.push(b':');
-        let at = c.pos;
-        let desc = read_value(&mut c, ty, 0, &mut kv).map_err(|e| for_key(e, key))?;
-        push_json_str(&mut types, key);
-        types.push(b':');
-        desc.write_json(&mut types);
-        if key == ALIGNMENT_KEY {
-            // llama.cpp reads it with gguf_get_val_u32; so do we.
-            if ty != ValueType::U32 {
-                return Err(key_err(format!("must be u32, not {}", ty.name())));
-            }
-            let a = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes read"));
-            if a == 0 || !a.is_power_of_two() || a as u64 > MAX_ALIGNMENT {
-                return Err(key_err(format!(
-                    "alignment {a} is not a power of two between 1 and {MAX_ALIGNMENT}"
-                )));
-            }
-            alignment = a as u64;
-        }
-    }
-    kv.push(b'}');
-    types.push(b'}');
+    let (kv, alignment) = index_kv(&mut c, n_kv)?;
 
     // Tensor infos. Offsets are relative until the data section is known.
     let mut tensors = Vec::with_capacity(n_tensors as usize);
@@ -614,8 +746,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<GgufFile> {
         version,
         alignment,
         data_offset: data_offset as usize,
-        kv_json: String::from_utf8(kv).expect("JSON built from UTF-8 pieces"),
-        kv_types_json: String::from_utf8(types).expect("JSON built from UTF-8 pieces"),
+        kv,
         tensors,
     })
 }
@@ -641,20 +772,24 @@ fn check_overlaps(tensors: &[GgufTensor]) -> Result<()> {
     Ok(())
 }
 
-/// `kv_json` with `"__gguf_types__": kv_types_json` appended.
-pub(crate) fn with_types(f: &GgufFile) -> Result<String> {
-    // The types object has the same keys and is small: look there for a
-    // GGUF key that collides with the reserved one.
-    let types: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&f.kv_types_json).expect("the parser emits a JSON object");
-    if types.contains_key(TYPES_KEY) {
+/// Refuses a file holding tenzor's reserved key [`TYPES_KEY`].
+pub(crate) fn check_reserved(bytes: &[u8], kv: &[Kv]) -> Result<()> {
+    if kv.iter().any(|e| e.key(bytes) == TYPES_KEY) {
         return Err(Error::new(
             ErrorKind::Unsupported,
             format!("key '{TYPES_KEY}' is reserved by tenzor for the GGUF value types"),
         ));
     }
-    let body = &f.kv_json[1..f.kv_json.len() - 1];
-    let mut s = String::with_capacity(f.kv_json.len() + f.kv_types_json.len() + 24);
+    Ok(())
+}
+
+/// The metadata JSON of a GGUF file: [`kv_json`]'s values with
+/// `"__gguf_types__": <types>` appended (the key is refused at open, see
+/// [`check_reserved`]).
+pub(crate) fn metadata_json(bytes: &[u8], kv: &[Kv]) -> String {
+    let (values, types) = kv_json(bytes, kv);
+    let body = &values[1..values.len() - 1];
+    let mut s = String::with_capacity(values.len() + types.len() + 24);
     s.push('{');
     if !body.is_empty() {
         s.push_str(body);
@@ -662,9 +797,9 @@ pub(crate) fn with_types(f: &GgufFile) -> Result<String> {
     }
     s.push_str(&serde_json::to_string(TYPES_KEY).expect("a string serializes"));
     s.push(':');
-    s.push_str(&f.kv_types_json);
+    s.push_str(&types);
     s.push('}');
-    Ok(s)
+    s
 }
 
 #[cfg(test)]

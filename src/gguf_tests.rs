@@ -60,7 +60,8 @@ fn fixtures_match_what_gguf_py_reads() {
         );
 
         // KV values and order.
-        let kv: serde_json::Map<String, Value> = serde_json::from_str(&f.kv_json).unwrap();
+        let (kv_json, kv_types_json) = kv_json(&bytes, &f.kv);
+        let kv: serde_json::Map<String, Value> = serde_json::from_str(&kv_json).unwrap();
         let want_kv = want["kv"].as_object().unwrap();
         assert_eq!(
             kv.keys().collect::<Vec<_>>(),
@@ -71,7 +72,7 @@ fn fixtures_match_what_gguf_py_reads() {
             assert_eq!(&kv[k], v, "{file}: key {k}");
         }
         // KV types, same keys and order.
-        let types: serde_json::Map<String, Value> = serde_json::from_str(&f.kv_types_json).unwrap();
+        let types: serde_json::Map<String, Value> = serde_json::from_str(&kv_types_json).unwrap();
         let want_types = want["kv_types"].as_object().unwrap();
         assert_eq!(types.len(), want_types.len(), "{file}");
         for ((k, t), (wk, wt)) in types.iter().zip(want_types) {
@@ -215,8 +216,9 @@ fn assert_err(bytes: &[u8], kind: ErrorKind, needle: &str) {
 
 #[test]
 fn minimal_files_parse() {
-    let f = parse(&G::header(0, 0).0).unwrap();
-    assert_eq!((f.kv_json.as_str(), f.kv_types_json.as_str()), ("{}", "{}"));
+    let b = G::header(0, 0).0;
+    let f = parse(&b).unwrap();
+    assert_eq!(kv_json(&b, &f.kv), ("{}".into(), "{}".into()));
     assert_eq!((f.version, f.alignment, f.data_offset), (3, 32, 32));
     // Version 2 has the same layout.
     let mut v2 = G::header(0, 0).0;
@@ -588,7 +590,10 @@ fn names_and_keys_are_checked() {
     );
     // String values may hold NUL (they are length-prefixed); JSON escapes it.
     let g = G::header(0, 1).str("k").u32(8).str("a\0b");
-    assert_eq!(parse(&g.0).unwrap().kv_json, r#"{"k":"a\u0000b"}"#);
+    assert_eq!(
+        kv_json(&g.0, &parse(&g.0).unwrap().kv).0,
+        r#"{"k":"a\u0000b"}"#
+    );
 }
 
 /// `depth` arrays nested in each other around one u8.
@@ -602,16 +607,17 @@ fn nested(depth: usize) -> G {
 
 #[test]
 fn array_nesting_is_capped() {
-    let f = parse(&nested(MAX_ARRAY_DEPTH).0).unwrap();
+    let b = nested(MAX_ARRAY_DEPTH).0;
+    let (kv, types) = kv_json(&b, &parse(&b).unwrap().kv);
     let open = "[".repeat(MAX_ARRAY_DEPTH);
     let close = "]".repeat(MAX_ARRAY_DEPTH);
-    assert_eq!(f.kv_json, format!(r#"{{"k":{open}7{close}}}"#));
+    assert_eq!(kv, format!(r#"{{"k":{open}7{close}}}"#));
     let ty = format!(
         "{}u8{}",
         "array<".repeat(MAX_ARRAY_DEPTH),
         ">".repeat(MAX_ARRAY_DEPTH)
     );
-    assert_eq!(f.kv_types_json, format!(r#"{{"k":"{ty}"}}"#));
+    assert_eq!(types, format!(r#"{{"k":"{ty}"}}"#));
     assert_err(
         &nested(MAX_ARRAY_DEPTH + 1).0,
         ErrorKind::BadFormat,
@@ -662,13 +668,13 @@ fn every_value_type_becomes_json_with_its_type() {
         .str("f32")
         .u32(6)
         .raw(&0.1f32.to_le_bytes());
-    let f = parse(&g.0).unwrap();
+    let (kv, types) = kv_json(&g.0, &parse(&g.0).unwrap().kv);
     assert_eq!(
-        f.kv_json,
+        kv,
         r#"{"u16":65535,"i16":-5,"nan":"NaN","inf":"-inf","empty":[],"empty_of_arrays":[],"mixed":[[-1],["x"]],"f32":0.10000000149011612}"#
     );
     assert_eq!(
-        f.kv_types_json,
+        types,
         r#"{"u16":"u16","i16":"i16","nan":"f32","inf":"f64","empty":"array<u64>","empty_of_arrays":"array<array>","mixed":["array<i32>","array<string>"],"f32":"f32"}"#
     );
 }

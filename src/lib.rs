@@ -4,6 +4,8 @@
 //!   structure without touching tensor data, and hands out [`Tensor`] views
 //!   that point into the mapping.
 //! - [`Writer`] streams tensors into a new file and renames it into place.
+//! - [`Editor`] opens an existing file to change tensor bytes in place
+//!   (mode `r+`), keeping .tenzor checksums honest across crashes.
 //! - [`convert()`] turns any file it reads into .tenzor, .safetensors or .gguf.
 //!
 //! The byte layout is specified in FORMAT.md.
@@ -37,6 +39,7 @@
 mod atomic;
 pub mod convert;
 pub mod dtype;
+mod edit;
 mod error;
 pub mod ffi;
 mod foreign;
@@ -45,20 +48,25 @@ mod gguf;
 mod gguf_write;
 pub mod io;
 mod loading;
+mod lock;
+pub mod meta;
 mod native;
 mod reader;
 mod search;
 mod shards;
+mod st_header;
 mod tensor;
 mod writer;
 
 pub use convert::{convert, ConvertOptions, ConvertStats, FileKind};
 pub use dtype::DType;
+pub use edit::{rehash, Editor};
 pub use error::{Error, ErrorKind, Result};
 pub use format::fnv1a as hash_name;
 pub use io::{
     Access, Backend, BackendChoice, BatchOptions, IoStats, OpenOptions, ReadRequest, Validation,
 };
+pub use meta::{Meta, MetaArray, MetaType, MetaValue};
 pub use reader::{Format, HeaderInfo, Iter, TensorFile};
 pub use tensor::{Element, Tensor};
 pub use writer::{Writer, WriterOptions};

@@ -25,11 +25,25 @@ pub(crate) struct Native {
     pub header_checksum: u64,
     /// Entries were not checked at open: check each when it is returned.
     pub lazy: bool,
+    /// The edit mark is set and the stored header checksum disagrees with
+    /// the header region (an edit was interrupted mid-flush). Always false
+    /// under lazy validation, which does not compute the checksum.
+    pub header_stale: bool,
 }
 
 impl Native {
     pub fn is_legacy(&self) -> bool {
         self.version == format::VERSION_LEGACY
+    }
+
+    /// True when the edit mark is set (FORMAT.md, "Edit mark").
+    pub fn edit_mark(&self) -> bool {
+        self.flags & format::FLAG_EDITING != 0
+    }
+
+    /// Where the stored checksum of entry `i` lies in the file.
+    pub fn checksum_offset(&self, i: usize) -> usize {
+        self.index_offset + i * format::ENTRY_SIZE + ent::CHECKSUM
     }
 
     /// The raw metadata bytes.
@@ -218,8 +232,9 @@ pub(crate) fn parse(b: &[u8], validation: Validation) -> Result<Native> {
     }
 }
 
-fn check_flags(flags: u32) -> Result<()> {
-    let unknown_required = flags & format::REQUIRED_FLAGS_MASK;
+/// Refuses required flag bits other than those in `known`.
+fn check_flags(flags: u32, known: u32) -> Result<()> {
+    let unknown_required = flags & format::REQUIRED_FLAGS_MASK & !known;
     if unknown_required != 0 {
         return Err(Error::new(
             ErrorKind::Unsupported,
@@ -232,7 +247,7 @@ fn check_flags(flags: u32) -> Result<()> {
 fn parse_v2(b: &[u8], validation: Validation) -> Result<Native> {
     let len = b.len() as u64;
     let flags = u32_at(b, hdr::FLAGS);
-    check_flags(flags)?;
+    check_flags(flags, format::FLAG_EDITING)?;
     if u32_at(b, hdr::ZERO) != 0 || u32_at(b, hdr::RESERVED) != 0 {
         return Err(Error::format("reserved header bytes are not zero"));
     }
@@ -287,7 +302,9 @@ fn parse_v2(b: &[u8], validation: Validation) -> Result<Native> {
         alignment,
         header_checksum: stored_checksum,
         lazy: validation == Validation::Lazy,
+        header_stale: false,
     };
+    let mut native = native;
     let meta = &b[format::HEADER_SIZE..format::HEADER_SIZE + metadata_size as usize];
     if native.lazy {
         // The metadata is parsed when asked for; only its text is checked.
@@ -296,7 +313,10 @@ fn parse_v2(b: &[u8], validation: Validation) -> Result<Native> {
         return Ok(native);
     }
     let actual = format::header_region_checksum(&b[..data_offset_us]);
-    if actual != stored_checksum {
+    // With the edit mark set, a crash mid-flush may have left the header
+    // checksum stale; every structural rule below still runs.
+    native.header_stale = actual != stored_checksum;
+    if native.header_stale && flags & format::FLAG_EDITING == 0 {
         return Err(Error::new(
             ErrorKind::Checksum,
             format!(
@@ -557,7 +577,8 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
 fn parse_v1(b: &[u8], validation: Validation) -> Result<Native> {
     let len = b.len() as u64;
     let flags = u32_at(b, hdr::FLAGS);
-    check_flags(flags)?;
+    // Legacy files carry no checksums, so they are never marked.
+    check_flags(flags, 0)?;
     let count = u32_at(b, hdr::TENSOR_COUNT) as u64;
     let index_offset = u64_at(b, hdr::INDEX_OFFSET);
     let data_offset = u64_at(b, hdr::DATA_OFFSET);
@@ -599,6 +620,7 @@ fn parse_v1(b: &[u8], validation: Validation) -> Result<Native> {
         alignment: 1,
         header_checksum: 0,
         lazy: validation == Validation::Lazy,
+        header_stale: false,
     };
     if native.lazy {
         return Ok(native);

@@ -2,12 +2,15 @@
 //! a file (or borrows a buffer), recognises the format from the content,
 //! validates the whole structure once, then hands out views into the bytes.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::foreign::{self, Foreign};
 use crate::format;
 use crate::io::{BackendChoice, IoStats, OpenOptions, Store, Validation};
+use crate::meta::{JsonMeta, Meta};
 use crate::native::{self, Native};
 use crate::shards::{self, Sharded};
 use crate::tensor::Tensor;
@@ -38,7 +41,8 @@ impl Format {
     }
 }
 
-enum Kind {
+/// The validated index of a file, by format (shared with the editor).
+pub(crate) enum Kind {
     Native(Native),
     Foreign(Box<Foreign>),
     Sharded(Box<Sharded>),
@@ -61,6 +65,8 @@ pub struct TensorFile<'a> {
     kind: Kind,
     validation: Validation,
     choice: Option<BackendChoice>,
+    /// The index of JSON metadata for [`TensorFile::meta`], made on first use.
+    json_meta: OnceLock<std::result::Result<JsonMeta, String>>,
 }
 
 impl std::fmt::Debug for TensorFile<'_> {
@@ -125,6 +131,9 @@ pub struct HeaderInfo {
     pub header_checksum: u64,
     /// Total file size (of all shards).
     pub file_size: u64,
+    /// The edit mark is set: an in-place edit is under way in another
+    /// process, or one was interrupted ([`TensorFile::edit_interrupted`]).
+    pub edit_interrupted: bool,
 }
 
 /// What the first bytes say a file is.
@@ -159,7 +168,9 @@ impl TensorFile<'static> {
     /// Maps `path` read-only, recognises its format from the content
     /// (.tenzor v2 or v1, .safetensors, .gguf, or a `*.index.json` shard
     /// index, whose shards are opened too) and validates it. The first file
-    /// of a GGUF split (`split.no` 0) opens the whole split.
+    /// of a GGUF split (`split.no` 0) opens the whole split. Anything that
+    /// is not a regular file (a FIFO, device or socket, also through a
+    /// symlink) is refused at once with [`ErrorKind::InvalidArgument`].
     ///
     /// Same as [`TensorFile::open_with`] with the default options: `auto`
     /// backend (mmap on local filesystems), full validation, no hints.
@@ -199,6 +210,7 @@ impl TensorFile<'static> {
             kind: Kind::Sharded(Box::new(set)),
             validation: opts.validation,
             choice: Some(choice),
+            json_meta: OnceLock::new(),
         }
     }
 
@@ -221,6 +233,7 @@ impl TensorFile<'static> {
             kind,
             validation: opts.validation,
             choice: Some(choice),
+            json_meta: OnceLock::new(),
         };
         file.apply_hints(opts)?;
         Ok(file)
@@ -255,13 +268,13 @@ fn header_end_hint(b: &[u8]) -> Option<u64> {
 /// more until the parse no longer needs bytes past what was read).
 fn parse_store(store: &Store<'_>, validation: Validation) -> Result<Kind> {
     if !matches!(store, Store::Loaded(_)) {
-        return parse(store.bytes(), validation);
+        return parse_with(store.bytes(), validation);
     }
     let len = store.bytes().len() as u64;
     let mut want = header_end_hint(store.bytes()).unwrap_or(1 << 20).min(len);
     loop {
         store.ensure(0, want)?;
-        let parsed = parse(store.bytes(), validation);
+        let parsed = parse_with(store.bytes(), validation);
         match &parsed {
             Ok(kind) if header_end(kind) <= want => return parsed,
             _ if want >= len => return parsed,
@@ -280,7 +293,94 @@ fn header_end(kind: &Kind) -> u64 {
     }
 }
 
-fn parse(b: &[u8], validation: Validation) -> Result<Kind> {
+/// Opens `path` for reading, without ever blocking, and returns it with its
+/// size. Refuses directories, empty files and anything that is not a
+/// regular file (symlinks are followed): a FIFO would block `open(2)` until
+/// a writer appears and then yield a stream, and a device or socket has no
+/// fixed size to map. Every path the library opens for reading goes
+/// through here.
+pub(crate) fn open_regular(path: &Path) -> Result<(File, u64)> {
+    open_regular_for(path, false)
+}
+
+/// [`open_regular`], read-write when `write` (for the editor).
+pub(crate) fn open_regular_for(path: &Path, write: bool) -> Result<(File, u64)> {
+    let what = if write {
+        "cannot open for editing"
+    } else {
+        "cannot open"
+    };
+    let file = match open_nonblocking(path, write) {
+        Ok(f) => f,
+        Err(e) => {
+            // open(2) of a socket fails (ENXIO): say what the path is instead.
+            if let Ok(meta) = std::fs::metadata(path) {
+                check_file_type(path, meta.file_type())?;
+            }
+            return Err(Error::io(path, what, e));
+        }
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io(path, "cannot stat", e))?;
+    check_file_type(path, meta.file_type())?;
+    if meta.len() == 0 {
+        return Err(Error::format("file is empty (0 bytes)").in_file(path));
+    }
+    Ok((file, meta.len()))
+}
+
+/// O_NONBLOCK makes opening a FIFO return at once (it is refused after
+/// `fstat`); on a regular file it has no effect, so the descriptor serves
+/// mmap and positioned reads as is.
+fn open_nonblocking(path: &Path, write: bool) -> std::io::Result<File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(write);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NONBLOCK);
+    opts.open(path)
+}
+
+fn check_file_type(path: &Path, t: std::fs::FileType) -> Result<()> {
+    if t.is_file() {
+        return Ok(());
+    }
+    if t.is_dir() {
+        return Err(Error::invalid("is a directory, not a tensor file").in_file(path));
+    }
+    Err(Error::invalid(format!("not a regular file ({})", file_type_name(t))).in_file(path))
+}
+
+fn file_type_name(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "fifo";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if t.is_symlink() {
+        return "symlink";
+    }
+    "not a file, directory or device"
+}
+
+/// Recognises and fully validates a single file (never a shard set).
+pub(crate) fn parse(b: &[u8]) -> Result<Kind> {
+    parse_with(b, Validation::Full)
+}
+
+/// Recognises and validates a single file at `validation`.
+fn parse_with(b: &[u8], validation: Validation) -> Result<Kind> {
     match detect(b) {
         Some(Detected::Native) => native::parse(b, validation).map(Kind::Native),
         Some(Detected::Safetensors) => foreign::safetensors(b).map(|f| Kind::Foreign(Box::new(f))),
@@ -290,6 +390,50 @@ fn parse(b: &[u8], validation: Validation) -> Result<Kind> {
             "a shard index can only be opened from a path (its shards are files beside it)",
         )),
         None => Err(Error::format(UNKNOWN)),
+    }
+}
+
+impl Kind {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Kind::Native(n) => n.count,
+            Kind::Foreign(f) => f.len(),
+            Kind::Sharded(s) => s.len(),
+        }
+    }
+
+    /// The tensor called `name`, its data borrowed from `b` (the file's bytes).
+    pub(crate) fn get<'s>(&'s self, b: &'s [u8], name: &str) -> Option<Tensor<'s>> {
+        match self {
+            Kind::Native(n) => n.find(b, name).and_then(|i| n.tensor(b, i).ok()),
+            Kind::Foreign(f) => f.find(name).map(|p| f.tensor(b, p)),
+            Kind::Sharded(s) => s.get(name).and_then(Result::ok),
+        }
+    }
+
+    /// The tensor at `position`, its data borrowed from `b`.
+    pub(crate) fn get_at<'s>(&'s self, b: &'s [u8], position: usize) -> Option<Tensor<'s>> {
+        if position >= self.len() {
+            return None;
+        }
+        match self {
+            Kind::Native(n) => n
+                .entry_of_position(b, position)
+                .and_then(|i| n.tensor(b, i))
+                .ok(),
+            Kind::Foreign(f) => Some(f.tensor(b, position)),
+            Kind::Sharded(s) => s.get_at(position).and_then(Result::ok),
+        }
+    }
+
+    /// The format of a single file.
+    pub(crate) fn format(&self) -> Format {
+        match self {
+            Kind::Native(n) if n.is_legacy() => Format::TenzorLegacy,
+            Kind::Native(_) => Format::Tenzor,
+            Kind::Foreign(f) => f.format,
+            Kind::Sharded(s) => s.shards.first().map_or(Format::Tenzor, |f| f.format()),
+        }
     }
 }
 
@@ -305,11 +449,12 @@ impl<'a> TensorFile<'a> {
             return Err(Error::format("buffer is empty (0 bytes)"));
         }
         Ok(TensorFile {
-            kind: parse(bytes, validation)?,
+            kind: parse_with(bytes, validation)?,
             store: Store::Borrowed(bytes),
             path: None,
             validation,
             choice: None,
+            json_meta: OnceLock::new(),
         })
     }
 
@@ -379,12 +524,7 @@ impl<'a> TensorFile<'a> {
 
     /// Which format the file holds (for a sharded checkpoint, its shards').
     pub fn format(&self) -> Format {
-        match &self.kind {
-            Kind::Native(n) if n.is_legacy() => Format::TenzorLegacy,
-            Kind::Native(_) => Format::Tenzor,
-            Kind::Foreign(f) => f.format,
-            Kind::Sharded(s) => s.shards.first().map_or(Format::Tenzor, |f| f.format()),
-        }
+        self.kind.format()
     }
 
     /// The files of a sharded checkpoint (empty for a single file).
@@ -397,11 +537,7 @@ impl<'a> TensorFile<'a> {
 
     /// Number of tensors.
     pub fn len(&self) -> usize {
-        match &self.kind {
-            Kind::Native(n) => n.count,
-            Kind::Foreign(f) => f.len(),
-            Kind::Sharded(s) => s.len(),
-        }
+        self.kind.len()
     }
 
     /// True when the file holds no tensor.
@@ -450,6 +586,7 @@ impl<'a> TensorFile<'a> {
             alignment,
             header_checksum: checksum,
             file_size,
+            edit_interrupted: self.edit_interrupted(),
         }
     }
 
@@ -458,13 +595,38 @@ impl<'a> TensorFile<'a> {
     pub fn metadata_json(&self) -> &str {
         let text = match &self.kind {
             Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or("{}"),
-            Kind::Foreign(f) => &f.metadata,
+            Kind::Foreign(f) => f.metadata_json(self.as_bytes()),
             Kind::Sharded(s) => &s.metadata,
         };
         if text.trim().is_empty() {
             "{}"
         } else {
             text
+        }
+    }
+
+    /// The metadata, typed, key by key (see [`crate::meta`]): GGUF KV pairs,
+    /// the top-level keys of .tenzor JSON metadata, safetensors
+    /// `__metadata__`. Nothing is copied that the file holds; JSON metadata
+    /// is indexed on the first call (an error then if it is not an object).
+    pub fn meta(&self) -> Result<Meta<'_>> {
+        let text = match &self.kind {
+            Kind::Foreign(f) => {
+                if let Some(g) = f.gguf_meta() {
+                    return Ok(Meta::gguf(self.as_bytes(), g));
+                }
+                f.metadata_text(self.as_bytes())
+            }
+            Kind::Sharded(s) if self.format() == Format::Gguf => return s.shards[0].meta(),
+            Kind::Sharded(s) => &s.metadata,
+            Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or(""),
+        };
+        let index = self
+            .json_meta
+            .get_or_init(|| JsonMeta::index(text).map_err(|e| e.message().to_string()));
+        match index {
+            Ok(j) => Ok(Meta::json(text, j)),
+            Err(m) => Err(Error::format(m.clone())),
         }
     }
 
@@ -609,17 +771,96 @@ impl<'a> TensorFile<'a> {
     /// checks that the padding between tensors is zero. Formats without
     /// checksums (legacy .tenzor, safetensors, GGUF) were fully checked for
     /// structure at open; for them this succeeds without reading data.
+    ///
+    /// A file with the edit mark set ([`TensorFile::edit_interrupted`]) is
+    /// checked whole: the error names every tensor whose checksum disagrees
+    /// as stale after an interrupted edit (and a stale header checksum),
+    /// which `tenzor rehash` ([`crate::rehash`]) repairs.
     pub fn verify(&self) -> Result<()> {
         if let Kind::Sharded(s) = &self.kind {
             return s.shards.iter().try_for_each(|f| f.verify());
         }
+        self.check_padding()?;
+        if self.edit_interrupted() {
+            return self.verify_interrupted_edit();
+        }
+        self.try_iter().try_for_each(|t| self.verify_tensor(&t?))
+    }
+
+    /// True when the edit mark is set (FORMAT.md, "Edit mark"): an
+    /// in-place edit is under way in another process, or a process died
+    /// while editing. The file opened read-only as always, its structure
+    /// fully checked, but tensor checksums (and the header checksum, which
+    /// is then not enforced) may be stale: [`TensorFile::stale_tensors`]
+    /// names them and [`crate::rehash`] recomputes them and clears the mark.
+    /// For a sharded checkpoint: true when any shard is marked.
+    pub fn edit_interrupted(&self) -> bool {
+        match &self.kind {
+            Kind::Native(n) => n.edit_mark(),
+            Kind::Foreign(_) => false,
+            Kind::Sharded(s) => s.shards.iter().any(|f| f.edit_interrupted()),
+        }
+    }
+
+    /// The tensors whose stored checksum disagrees with their data (reads
+    /// all data). After an interrupted edit these are the tensors that were
+    /// being written; without the edit mark a non-empty list means corruption.
+    pub fn stale_tensors(&self) -> Vec<Tensor<'_>> {
+        self.iter()
+            .filter(|t| {
+                t.checksum()
+                    .is_some_and(|c| c != format::checksum(t.data()))
+            })
+            .collect()
+    }
+
+    fn verify_interrupted_edit(&self) -> Result<()> {
+        let stale: Vec<String> = self
+            .stale_tensors()
+            .iter()
+            .map(|t| format!("'{}'", t.display_name().escape_debug()))
+            .collect();
+        let header_stale = matches!(&self.kind, Kind::Native(n) if n.header_stale);
+        if stale.is_empty() && !header_stale {
+            return Ok(());
+        }
+        let mut what = Vec::new();
+        if !stale.is_empty() {
+            what.push(format!(
+                "{} stale after an interrupted edit: {}",
+                if stale.len() == 1 {
+                    "tensor is"
+                } else {
+                    "tensors are"
+                },
+                stale.join(", ")
+            ));
+        }
+        if header_stale {
+            what.push("the header checksum is stale after an interrupted edit".to_string());
+        }
+        let e = Error::new(
+            ErrorKind::Checksum,
+            format!(
+                "{} (run `tenzor rehash` to recompute the checksums and clear the edit mark)",
+                what.join("; ")
+            ),
+        );
+        Err(match &self.path {
+            Some(p) => e.in_file(p),
+            None => e,
+        })
+    }
+
+    /// Checks that the padding between native tensors is zero.
+    fn check_padding(&self) -> Result<()> {
         // Native files also keep the padding between tensors zero: a gap
         // holding other content (a polyglot file) is refused here, where the
         // data is read anyway.
         let b = self.load_all()?;
         if let Kind::Native(n) = &self.kind {
             if self.validation == Validation::Lazy {
-                parse(b, Validation::Full).map_err(|e| self.tag(e))?;
+                parse(b).map_err(|e| self.tag(e))?;
             }
             n.check_hashes(b).map_err(|e| self.tag(e))?;
         }
@@ -640,7 +881,6 @@ impl<'a> TensorFile<'a> {
                 }
                 end = Some(start + t.data().len());
             }
-            self.verify_tensor(&t)?;
         }
         Ok(())
     }

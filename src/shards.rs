@@ -230,11 +230,21 @@ pub(crate) fn open_index(path: &Path, bytes: &[u8], opts: &OpenOptions) -> Resul
     Sharded::new(shards, serde_json::Value::Object(meta).to_string())
 }
 
-/// The `split.no` and `split.count` of a GGUF file, when it is part of a split.
+/// The `split.no` and `split.count` of a GGUF file, when it is part of a
+/// split. Only GGUF files are splits: other formats may hold keys of those
+/// names for their own purposes (a copied shard's metadata, a dataset split).
+/// Read through the typed metadata: no JSON is built at open.
 pub(crate) fn gguf_split_info(f: &TensorFile<'_>) -> Option<(u64, u64)> {
-    let meta = f.metadata().ok()?;
-    let count = meta.get("split.count")?.as_u64()?;
-    let no = meta.get("split.no")?.as_u64()?;
+    if f.format() != Format::Gguf {
+        return None;
+    }
+    let meta = f.meta().ok()?;
+    let uint = |k: &str| match meta.value(k)? {
+        crate::meta::MetaValue::Int { value, .. } => u64::try_from(value).ok(),
+        _ => None,
+    };
+    let count = uint("split.count")?;
+    let no = uint("split.no")?;
     (count > 1).then_some((no, count))
 }
 
@@ -258,7 +268,7 @@ pub(crate) fn open_gguf_split(
     for i in 2..=count {
         let p = dir.join(format!("{prefix}-{i:05}-of-{count:05}.gguf"));
         let f = TensorFile::open_single(&p, opts)?;
-        if f.format() != Format::Gguf || gguf_split_info(&f) != Some((i - 1, count)) {
+        if gguf_split_info(&f) != Some((i - 1, count)) {
             return Err(Error::format(format!("is not split {} of {count}", i - 1)).in_file(&p));
         }
         shards.push(f);

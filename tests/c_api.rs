@@ -16,6 +16,8 @@ const C_SOURCES: &[&str] = &[
     "test_errors.c",
     "test_threads.c",
     "test_load.c",
+    "test_edit.c",
+    "test_paths.c",
     "header_twice_a.c",
     "header_twice_b.c",
 ];

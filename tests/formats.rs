@@ -424,3 +424,45 @@ fn a_gguf_split_opens_as_one_model() {
     let e = TensorFile::open(lonely.path().join("split-00001-of-00002.gguf")).unwrap_err();
     assert!(e.to_string().contains("split-00002-of-00002.gguf"), "{e}");
 }
+
+/// Regression (found by fuzzing the writer round trip): split detection
+/// looked at `split.*` metadata keys in any format, so a .tenzor holding
+/// those keys opened from memory but not by path, and when named like the
+/// first file of a split it made `open` look for sibling files.
+#[test]
+fn split_keys_in_a_non_gguf_file_are_plain_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = r#"{"split.no": 0, "split.count": 2, "split.tensors.count": 1}"#;
+    for name in [
+        "plain.tenzor",
+        "data-00001-of-00002.tenzor",
+        "data-00001-of-00002.gguf",
+    ] {
+        let path = dir.path().join(name);
+        let mut w = tenzor::Writer::create(&path, Default::default()).unwrap();
+        w.set_metadata(meta).unwrap();
+        w.add_tensor("x", tenzor::DType::U8, &[3], &[1, 2, 3])
+            .unwrap();
+        w.finish().unwrap();
+
+        let f = TensorFile::open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(f.format(), Format::Tenzor);
+        assert!(f.shards().is_empty(), "{name}: not a split");
+        assert_eq!(
+            f.metadata().unwrap()["split.count"],
+            2,
+            "{name}: kept as is"
+        );
+        assert_eq!(f.get("x").unwrap().data(), &[1, 2, 3]);
+        let bytes = std::fs::read(&path).unwrap();
+        let m = TensorFile::from_bytes(&bytes).unwrap();
+        assert_eq!(m.metadata().unwrap(), f.metadata().unwrap());
+
+        for ext in ["tenzor", "safetensors"] {
+            let out = dir.path().join(format!("out-{name}.{ext}"));
+            tenzor::convert(&path, &out, &ConvertOptions::default(), &mut |_, _| {})
+                .unwrap_or_else(|e| panic!("{name} -> {ext}: {e}"));
+            TensorFile::open(&out).unwrap().verify().unwrap();
+        }
+    }
+}

@@ -49,6 +49,12 @@ enum Cmd {
         /// File to check.
         file: PathBuf,
     },
+    /// Repair a .tenzor file left with the edit mark by an interrupted edit:
+    /// recompute its checksums and clear the mark.
+    Rehash {
+        /// File to repair.
+        file: PathBuf,
+    },
     /// Print a tensor's description and its first values (as f32).
     Get {
         /// File to read.
@@ -107,6 +113,10 @@ fn run(cmd: Cmd) -> tenzor::Result<()> {
             let bytes: u64 = f.iter().map(|t| t.data().len() as u64).sum();
             let what = match f.format() {
                 tenzor::Format::TenzorLegacy => "structure checked (legacy file: no checksums)",
+                _ if f.edit_interrupted() => {
+                    "all checksums match, but the edit mark is set (an edit is under way, \
+                     or `tenzor rehash` clears it)"
+                }
                 _ => "all checksums match",
             };
             println!(
@@ -117,6 +127,21 @@ fn run(cmd: Cmd) -> tenzor::Result<()> {
             Ok(())
         }
         Cmd::Get { file, name, count } => get(file, &name, count),
+        Cmd::Rehash { file } => {
+            let stale = tenzor::rehash(&file)?;
+            if stale.is_empty() {
+                println!("{}: OK, no stale checksum", file.display());
+            } else {
+                let names: Vec<String> = stale.iter().map(|n| format!("'{n}'")).collect();
+                println!(
+                    "{}: rehashed {} stale tensor(s): {}",
+                    file.display(),
+                    stale.len(),
+                    names.join(", ")
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -235,6 +260,13 @@ fn info(file: PathBuf, json: bool) -> tenzor::Result<()> {
             h.file_size,
             h.header_checksum
         );
+    }
+    if h.edit_interrupted {
+        println!(
+            "  edit mark SET: an edit is under way or was interrupted; checksums may be stale (`tenzor rehash` repairs)"
+        );
+    } else if f.format() == tenzor::Format::Tenzor {
+        println!("  edit mark clear");
     }
     println!(
         "  metadata {}",

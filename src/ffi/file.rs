@@ -92,6 +92,11 @@ impl FileHandle {
 /// checksum); call `tenzor_verify` to check the tensor data checksums
 /// (formats without checksums were fully checked at open).
 ///
+/// `path` (symlinks followed) must be a regular file, or a shard index or
+/// first GGUF split file whose shards are: a FIFO, device or socket is
+/// refused at once with `TENZOR_ERR_INVALID_ARGUMENT` ("not a regular file
+/// (fifo)"), never by blocking.
+///
 /// WARNING (from memmap2): the file is mapped, not read. Modifying or
 /// truncating it while any handle on it is open is undefined behaviour; on
 /// Linux, touching a truncated page kills the process with SIGBUS. Replace
@@ -300,6 +305,24 @@ pub unsafe extern "C" fn tenzor_verify(file: *const tenzor_file) -> tenzor_statu
         // SAFETY: non-NULL handle, per the contract.
         let h = unsafe { FileHandle::from_ptr(file) }?;
         h.file.verify().map_err(|e| h.fail(e))
+    })
+}
+
+/// True when the file carries the edit mark (FORMAT.md, "Edit mark"): an
+/// in-place edit is under way in another editor, or a process died while
+/// editing. Such a file opens read-only as always, its structure fully
+/// checked, but its tensor checksums (and the header checksum, not enforced
+/// then) may be stale: `tenzor_verify` names the stale tensors and
+/// `tenzor_rehash` repairs the file. False for formats without checksums
+/// and when `file` is NULL. For a shard set: true when any shard is marked.
+///
+/// # Safety
+/// `file` must be NULL or an open handle.
+#[no_mangle]
+pub unsafe extern "C" fn tenzor_file_edit_interrupted(file: *const tenzor_file) -> bool {
+    ffi_value("tenzor_file_edit_interrupted", false, || {
+        // SAFETY: the caller passes NULL or an open handle.
+        unsafe { FileHandle::from_ptr(file) }.is_ok_and(|h| h.file.edit_interrupted())
     })
 }
 

@@ -12,7 +12,8 @@
 //! - each doc comment says who owns what a call returns and until when.
 //!
 //! Layout: `error` (statuses, last error), `panic` (the boundary), `types`
-//! (handles, views, dtype numbers), `file` (reading), `writer` (writing);
+//! (handles, views, dtype numbers), `file` (reading), `writer` (writing),
+//! `editor` (editing in place);
 //! the few stateless functions live here.
 
 #![allow(non_camel_case_types)]
@@ -21,6 +22,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::path::Path;
 use std::sync::OnceLock;
 
+pub mod editor;
 pub mod error;
 pub mod file;
 pub mod load;

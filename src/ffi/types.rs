@@ -20,6 +20,13 @@ pub struct tenzor_writer {
     _private: [u8; 0],
 }
 
+/// An existing file opened for editing tensor bytes in place (opaque). Use
+/// from one thread at a time. Created by `tenzor_editor_open`, released by
+/// `tenzor_editor_close`.
+pub struct tenzor_editor {
+    _private: [u8; 0],
+}
+
 /// A tensor's element type: one of the `TENZOR_DTYPE_*` numbers. A plain
 /// integer rather than an enum so that new dtypes can be added without
 /// changing any signature.
@@ -260,6 +267,61 @@ impl tenzor_tensor {
             file_offset: t.file_offset(),
             alignment: t.alignment(),
             position: t.position(),
+        }
+    }
+}
+
+/// One tensor of a file open for editing, with a writable pointer to its
+/// bytes inside the file's shared mapping. Every pointer in it stays valid
+/// until `tenzor_editor_close` on that editor; nothing in it is owned by the
+/// caller. Write at most `size` bytes at `data`: the view carries no other
+/// bound, and bytes past it belong to other tensors or to the file's index.
+/// Writes through `data` are allowed until the next `tenzor_editor_flush`
+/// (or the close); to write again after a flush, fetch the view again, which
+/// marks the file as being edited again.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct tenzor_tensor_mut {
+    /// The name, NUL-terminated (read-only); NULL for legacy v1 files, which store only hashes.
+    pub name: *const c_char,
+    /// Length of the name in bytes, without the NUL (0 when `name` is NULL).
+    pub name_len: usize,
+    /// FNV-1a 64 hash of the name.
+    pub name_hash: u64,
+    /// Element type, a `TENZOR_DTYPE_*` number.
+    pub dtype: tenzor_dtype,
+    /// Number of dimensions, 0 (a scalar) to `TENZOR_MAX_DIMS`.
+    pub ndim: usize,
+    /// Dimensions, outermost first; entries at `ndim` and beyond are 0.
+    pub shape: [u64; TENZOR_MAX_DIMS],
+    /// The tensor's bytes, writable, inside the mapping (never NULL, even when `size` is 0).
+    pub data: *mut c_void,
+    /// Number of bytes at `data`: the bound of every write.
+    pub size: usize,
+    /// Absolute offset of the data in the file.
+    pub file_offset: u64,
+    /// Actual alignment of `data`: the largest power of two up to 65536 dividing its address.
+    pub alignment: u64,
+    /// Position in the order the tensors were written (what `tenzor_editor_get_tensor_at` takes).
+    pub position: usize,
+}
+
+impl tenzor_tensor_mut {
+    /// The writable C view of `t`, whose data starts at `data`.
+    pub(crate) fn from_tensor(t: &Tensor<'_>, data: *mut u8) -> tenzor_tensor_mut {
+        let v = tenzor_tensor::from_tensor(t);
+        tenzor_tensor_mut {
+            name: v.name,
+            name_len: v.name_len,
+            name_hash: v.name_hash,
+            dtype: v.dtype,
+            ndim: v.ndim,
+            shape: v.shape,
+            data: data.cast(),
+            size: v.size,
+            file_offset: v.file_offset,
+            alignment: v.alignment,
+            position: v.position,
         }
     }
 }

@@ -1,7 +1,6 @@
 //! The bytes behind an open file: a read-only map, a caller's buffer, or a
 //! region of anonymous memory that positioned reads fill on demand.
 
-use std::fs::File;
 use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,21 +23,12 @@ pub(crate) enum Store<'a> {
 impl Store<'static> {
     /// Opens `path` with the backend `opts` asks for (resolving `auto`).
     pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Store<'static>, BackendChoice)> {
-        let file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::io(path, "cannot stat", e))?;
-        if meta.is_dir() {
-            return Err(Error::invalid("is a directory, not a tensor file").in_file(path));
-        }
-        if meta.len() == 0 {
-            return Err(Error::format("file is empty (0 bytes)").in_file(path));
-        }
+        let (file, len) = crate::reader::open_regular(path)?;
         let choice = choose(opts.backend, &file);
         let store = match choice.backend {
             Backend::Read | Backend::Direct => {
                 let direct = choice.backend == Backend::Direct;
-                Store::Loaded(Loaded::new(Reader::new(path, file, meta.len(), direct))?)
+                Store::Loaded(Loaded::new(Reader::new(path, file, len, direct))?)
             }
             Backend::Mmap | Backend::Auto => {
                 // SAFETY: the map is read-only; the documented contract (and
@@ -48,7 +38,7 @@ impl Store<'static> {
                     .map_err(|e| Error::io(path, "cannot memory-map", e))?;
                 Store::Mapped {
                     map,
-                    reader: Reader::new(path, file, meta.len(), false),
+                    reader: Reader::new(path, file, len, false),
                 }
             }
         };

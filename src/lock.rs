@@ -1,0 +1,61 @@
+//! The write lock: one editor or appender per file at a time.
+//!
+//! An advisory `flock(LOCK_EX | LOCK_NB)` on the open file description, so
+//! it is released when the handle's `File` is closed, even when the process
+//! dies. Two handles in one process conflict as two processes do. Readers
+//! never take it: they are not blocked and do not block. A child process
+//! forked while a handle is open shares the lock until it execs (tenzor's
+//! descriptors are close-on-exec) or exits.
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Takes the exclusive write lock on `file` (opened from `path`), failing at
+/// once with [`ErrorKind::Busy`] when another handle holds it.
+#[cfg(unix)]
+pub(crate) fn lock_for_writing(file: &File, path: &Path) -> Result<()> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock only reads the descriptor, which `file` keeps open.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        return Err(Error::new(
+            ErrorKind::Busy,
+            "another editor or appender holds the write lock (one writer at a time)",
+        )
+        .in_file(path));
+    }
+    Err(Error::io(path, "cannot lock for writing", err))
+}
+
+/// Elsewhere there is no advisory lock to take: documented as unchecked.
+#[cfg(not(unix))]
+pub(crate) fn lock_for_writing(_file: &File, _path: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_on_the_same_file_is_busy_until_the_first_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"x").unwrap();
+        let first = File::open(&path).unwrap();
+        lock_for_writing(&first, &path).unwrap();
+        let second = File::open(&path).unwrap();
+        let err = lock_for_writing(&second, &path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Busy);
+        assert!(err.message().contains("write lock"), "{err}");
+        assert!(err.message().starts_with(&path.display().to_string()));
+        drop(first);
+        lock_for_writing(&second, &path).unwrap();
+    }
+}

@@ -6,29 +6,13 @@
 //! `cargo bench --bench load` (TENZOR_BENCH_QUICK=1 for a smoke run).
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tenzor::{ConvertOptions, OpenOptions, TensorFile, Validation};
+mod common;
 
-fn name(i: usize) -> String {
-    format!("model.layers.{i}.self_attn.q_proj.weight")
-}
-
-fn make_pair(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
-    let st = dir.join(format!("n{n}.safetensors"));
-    let tz = dir.join(format!("n{n}.tenzor"));
-    let data = [0u8; 64];
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = (0..n)
-        .map(|i| {
-            let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![16], &data);
-            (name(i), v.unwrap())
-        })
-        .collect();
-    safetensors::serialize_to_file(views, None, &st).unwrap();
-    tenzor::convert(&st, &tz, &ConvertOptions::default(), &mut |_, _| {}).unwrap();
-    (st, tz)
-}
+use common::{make_pair, name};
+use tenzor::{OpenOptions, TensorFile, Validation};
 
 /// Median of `runs` timings of `f`, each averaged over enough calls to
 /// last about a millisecond.

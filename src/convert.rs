@@ -138,7 +138,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Any open file as a source, in position order.
-fn source<'a>(f: &'a TensorFile<'_>) -> Source<'a> {
+pub(crate) fn source<'a>(f: &'a TensorFile<'_>) -> Source<'a> {
     Source {
         metadata: f.metadata_json().to_string(),
         tensors: f
@@ -153,7 +153,7 @@ fn source<'a>(f: &'a TensorFile<'_>) -> Source<'a> {
     }
 }
 
-fn write_tenzor(
+pub(crate) fn write_tenzor(
     tensors: &[SourceTensor<'_>],
     metadata: &str,
     output: &Path,

@@ -36,10 +36,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod append;
 mod atomic;
 pub mod convert;
 pub mod dtype;
 mod edit;
+mod entries;
 mod error;
 pub mod ffi;
 mod foreign;
@@ -58,6 +60,7 @@ mod st_header;
 mod tensor;
 mod writer;
 
+pub use append::{compact, AppendOptions, Appender, CompactStats};
 pub use convert::{convert, ConvertOptions, ConvertStats, FileKind};
 pub use dtype::DType;
 pub use edit::{rehash, Editor};
@@ -67,6 +70,6 @@ pub use io::{
     Access, Backend, BackendChoice, BatchOptions, IoStats, OpenOptions, ReadRequest, Validation,
 };
 pub use meta::{Meta, MetaArray, MetaType, MetaValue};
-pub use reader::{Format, HeaderInfo, Iter, TensorFile};
+pub use reader::{AppendLayout, Format, HeaderInfo, Iter, TensorFile};
 pub use tensor::{Element, Tensor};
 pub use writer::{Writer, WriterOptions};

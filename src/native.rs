@@ -21,6 +21,9 @@ pub(crate) struct Native {
     pub names_size: usize,
     pub data_offset: usize,
     pub metadata_size: usize,
+    /// Where the metadata starts: 64, or inside the current root's region
+    /// for an appendable file.
+    pub metadata_offset: usize,
     pub alignment: u64,
     pub header_checksum: u64,
     /// Entries were not checked at open: check each when it is returned.
@@ -29,6 +32,8 @@ pub(crate) struct Native {
     /// the header region (an edit was interrupted mid-flush). Always false
     /// under lazy validation, which does not compute the checksum.
     pub header_stale: bool,
+    /// The generation open (version 2; see `append::Root`).
+    pub append: Option<crate::append::Root>,
 }
 
 impl Native {
@@ -48,7 +53,7 @@ impl Native {
 
     /// The raw metadata bytes.
     pub fn metadata<'a>(&self, b: &'a [u8]) -> &'a [u8] {
-        &b[format::HEADER_SIZE..format::HEADER_SIZE + self.metadata_size]
+        &b[self.metadata_offset..self.metadata_offset + self.metadata_size]
     }
 
     fn entry<'a>(&self, b: &'a [u8], i: usize) -> &'a [u8] {
@@ -247,7 +252,7 @@ fn check_flags(flags: u32, known: u32) -> Result<()> {
 fn parse_v2(b: &[u8], validation: Validation) -> Result<Native> {
     let len = b.len() as u64;
     let flags = u32_at(b, hdr::FLAGS);
-    check_flags(flags, format::FLAG_EDITING)?;
+    check_flags(flags, format::FLAG_EDITING | format::FLAG_APPENDABLE)?;
     if u32_at(b, hdr::ZERO) != 0 || u32_at(b, hdr::RESERVED) != 0 {
         return Err(Error::format("reserved header bytes are not zero"));
     }
@@ -301,11 +306,16 @@ fn parse_v2(b: &[u8], validation: Validation) -> Result<Native> {
         metadata_size: metadata_size as usize,
         alignment,
         header_checksum: stored_checksum,
+        metadata_offset: format::HEADER_SIZE,
         lazy: validation == Validation::Lazy,
         header_stale: false,
+        append: None,
     };
     let mut native = native;
     let meta = &b[format::HEADER_SIZE..format::HEADER_SIZE + metadata_size as usize];
+    // An appendable file's current index may be a later generation, found
+    // only by reading its roots: it is validated in full at any level.
+    native.lazy &= flags & format::FLAG_APPENDABLE == 0;
     if native.lazy {
         // The metadata is parsed when asked for; only its text is checked.
         std::str::from_utf8(meta)
@@ -337,8 +347,12 @@ fn parse_v2(b: &[u8], validation: Validation) -> Result<Native> {
     {
         return Err(Error::format("padding before the data section is not zero"));
     }
-    check_entries(b, &native)?;
-    Ok(native)
+    let placed = check_index(b, &native)?;
+    let data_end = check_packed(b, &native, &placed)?;
+    // What follows generation 0 (nothing, an interrupted append's tail, or
+    // the appendable layout's roots) is the append module's business.
+    let live = placed.iter().map(|p| p.size).sum();
+    crate::append::resolve(b, native, native.data_offset as u64 + data_end, live)
 }
 
 pub(crate) fn check_metadata(raw: &[u8]) -> Result<()> {
@@ -469,11 +483,31 @@ impl<'a> NameTable<'a> {
     }
 }
 
-/// Checks every index entry, the sort order, the order table, the names and
-/// the data layout, in two passes and with one allocation. Name hashes are
-/// not recomputed here: the header checksum covers them and the names, and
-/// `verify` recomputes them (FORMAT.md, "Validation levels").
-fn check_entries(b: &[u8], n: &Native) -> Result<()> {
+/// Where one tensor's data is, by position (see `check_index`).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Placed {
+    pub slot: u32,
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// The name of entry `slot`, or `err` untagged when the name is unreadable.
+pub(crate) fn tag_with_name(b: &[u8], n: &Native, slot: u32, err: Error) -> Error {
+    let e = n.entry(b, slot as usize);
+    let off = n.names_offset + u32_at(e, ent::NAME_OFFSET) as usize;
+    let len = u32_at(e, ent::NAME_LEN) as usize;
+    match b.get(off..off.saturating_add(len)).map(std::str::from_utf8) {
+        Some(Ok(name)) => err.for_tensor(name),
+        _ => err,
+    }
+}
+
+/// Checks every index entry, the sort order, the order table and the names
+/// in one sequential pass; returns each tensor's data range by position
+/// (relative to `data_offset`, not yet checked against the file). Name
+/// hashes are not recomputed here: the header checksum covers them and the
+/// names, and `verify` recomputes them (FORMAT.md, "Validation levels").
+pub(crate) fn check_index(b: &[u8], n: &Native) -> Result<Vec<Placed>> {
     let table = NameTable::new(&b[n.names_offset..n.names_offset + n.names_size], n.count);
     let entry = |i: usize| &b[n.index_offset + i * format::ENTRY_SIZE..][..format::ENTRY_SIZE];
     let name_of = |e: &[u8]| table.name_of(e);
@@ -481,12 +515,6 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
     // The layout rules run in position order, which is a random walk over
     // the hash-ordered index (a cache miss per entry on large files). One
     // scratch table, filled during the sequential pass, keeps it linear.
-    #[derive(Clone, Copy, Default)]
-    struct Placed {
-        slot: u32,
-        offset: u64,
-        size: u64,
-    }
     let mut by_pos = vec![Placed::default(); n.count];
     let mut name_cursor = 0u64;
     let mut prev: Option<(u64, &str)> = None;
@@ -534,14 +562,19 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
         };
     }
 
-    // In position order: names and data are laid out back to back.
+    if name_cursor != n.names_size as u64 {
+        return Err(Error::format("name table holds bytes no tensor uses"));
+    }
+    Ok(by_pos)
+}
+
+/// The canonical data layout: in position order, tensors back to back,
+/// each aligned. Returns the end of the data (relative to `data_offset`).
+fn check_packed(b: &[u8], n: &Native, by_pos: &[Placed]) -> Result<u64> {
     let mut data_end = 0u64;
-    for placed in &by_pos {
+    for placed in by_pos {
         // Only an error needs the name; fetch it then.
-        let tagged = |err: Error| match name_of(entry(placed.slot as usize)) {
-            Ok(name) => err.for_tensor(name),
-            Err(_) => err,
-        };
+        let tagged = |err: Error| tag_with_name(b, n, placed.slot, err);
         let (off, size) = (placed.offset, placed.size);
         let expected = format::align_up(data_end, n.alignment)
             .ok_or_else(|| tagged(Error::format("data offset overflows")))?;
@@ -561,17 +594,7 @@ fn check_entries(b: &[u8], n: &Native) -> Result<()> {
             ))));
         }
     }
-    if name_cursor != n.names_size as u64 {
-        return Err(Error::format("name table holds bytes no tensor uses"));
-    }
-    let file_end = n.data_offset as u64 + data_end;
-    if file_end != b.len() as u64 {
-        return Err(Error::format(format!(
-            "{} trailing bytes after the last tensor",
-            b.len() as u64 - file_end
-        )));
-    }
-    Ok(())
+    Ok(data_end)
 }
 
 fn parse_v1(b: &[u8], validation: Validation) -> Result<Native> {
@@ -619,8 +642,10 @@ fn parse_v1(b: &[u8], validation: Validation) -> Result<Native> {
         metadata_size: metadata_size as usize,
         alignment: 1,
         header_checksum: 0,
+        metadata_offset: format::HEADER_SIZE,
         lazy: validation == Validation::Lazy,
         header_stale: false,
+        append: None,
     };
     if native.lazy {
         return Ok(native);

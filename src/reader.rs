@@ -56,9 +56,14 @@ pub(crate) enum Kind {
 ///
 /// Changing or truncating a mapped file while it is open is undefined
 /// behaviour (on Linux the process gets SIGBUS on access); replace files by
-/// writing a new one and renaming it, as [`crate::Writer`] does. The `read`
+/// writing a new one and renaming it, as [`crate::Writer`] does. The one
+/// sanctioned change is an in-place edit through [`crate::Editor`]: the
+/// mapping is shared, so tensor bytes (and, after its flush, stored
+/// checksums) seen through an open `TensorFile` change as the editor writes;
+/// copy data out first if it must stay fixed. The `read`
 /// and `direct` backends ([`crate::Backend`]) map nothing of the file: a
-/// file truncated under them makes reads fail with an error instead.
+/// file truncated under them makes reads fail with an error instead (and
+/// their copies do not follow an editor's writes).
 pub struct TensorFile<'a> {
     pub(crate) store: Store<'a>,
     path: Option<PathBuf>,
@@ -134,6 +139,23 @@ pub struct HeaderInfo {
     /// The edit mark is set: an in-place edit is under way in another
     /// process, or one was interrupted ([`TensorFile::edit_interrupted`]).
     pub edit_interrupted: bool,
+}
+
+/// How a .tenzor v2 file is laid out (FORMAT.md, "Appendable layout").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AppendLayout {
+    /// False: the canonical layout (as the writer made it); true: appended to.
+    pub appendable: bool,
+    /// The generation open: 0 for the header's, n after n appends.
+    pub generation: u64,
+    /// Bytes no tensor or index of this generation uses (superseded tensors,
+    /// older indexes, padding, the root area); `tenzor compact` drops them.
+    pub dead_bytes: u64,
+    /// Bytes up to the end of the newest committed generation.
+    pub committed_bytes: u64,
+    /// Bytes after it: leftovers of an append that did not commit (a crash),
+    /// ignored, cut off by the next append.
+    pub uncommitted_bytes: u64,
 }
 
 /// What the first bytes say a file is.
@@ -239,6 +261,35 @@ impl TensorFile<'static> {
         Ok(file)
     }
 
+    /// Maps and validates a file already open (and locked) by a writer.
+    pub(crate) fn from_file(path: &Path, file: &File) -> Result<TensorFile<'static>> {
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(path, "cannot stat", e))?;
+        check_file_type(path, meta.file_type())?;
+        if meta.len() == 0 {
+            return Err(Error::format("file is empty (0 bytes)").in_file(path));
+        }
+        let file = file
+            .try_clone()
+            .map_err(|e| Error::io(path, "cannot duplicate the descriptor", e))?;
+        // The caller holds the write lock, and appends never change bytes a
+        // committed root reaches.
+        let store = Store::map(path, file, meta.len())?;
+        let kind = parse(store.bytes(), None).map_err(|e| e.in_file(path))?;
+        Ok(TensorFile {
+            store,
+            path: Some(path.to_path_buf()),
+            kind,
+            validation: Validation::Full,
+            choice: Some(BackendChoice {
+                backend: crate::io::Backend::Mmap,
+                reason: "a writer maps the file it holds open".to_string(),
+            }),
+            json_meta: OnceLock::new(),
+        })
+    }
+
     fn apply_hints(&self, opts: &OpenOptions) -> Result<()> {
         let (start, end) = self.data_range();
         self.store.advise(opts.access)?;
@@ -267,16 +318,20 @@ fn header_end_hint(b: &[u8]) -> Option<u64> {
 /// is read first (its end known from the first bytes, or found by reading
 /// more until the parse no longer needs bytes past what was read).
 fn parse_store(store: &Store<'_>, validation: Validation) -> Result<Kind> {
+    if let Store::Mapped { map, .. } = store {
+        let release = |r: std::ops::Range<usize>| release_pages(map, r);
+        return parse_with(map, validation, Some(&release));
+    }
     if !matches!(store, Store::Loaded(_)) {
-        return parse_with(store.bytes(), validation);
+        return parse_with(store.bytes(), validation, None);
     }
     let len = store.bytes().len() as u64;
     let mut want = header_end_hint(store.bytes()).unwrap_or(1 << 20).min(len);
     loop {
         store.ensure(0, want)?;
-        let parsed = parse_with(store.bytes(), validation);
+        let parsed = parse_with(store.bytes(), validation, None);
         match &parsed {
-            Ok(kind) if header_end(kind) <= want => return parsed,
+            Ok(kind) if header_end(kind, len) <= want => return parsed,
             _ if want >= len => return parsed,
             _ => want = want.saturating_mul(4).min(len),
         }
@@ -284,9 +339,11 @@ fn parse_store(store: &Store<'_>, validation: Validation) -> Result<Kind> {
 }
 
 /// The end of the bytes a parse reads (every format keeps its header,
-/// metadata and index before its data).
-fn header_end(kind: &Kind) -> u64 {
+/// metadata and index before its data; but for .tenzor files with bytes
+/// after generation 0, whose roots and tail the append module reads).
+fn header_end(kind: &Kind, len: u64) -> u64 {
     match kind {
+        Kind::Native(n) if n.append.is_some_and(|r| r.appendable || r.gen0_end < len) => len,
         Kind::Native(n) => n.data_offset as u64,
         Kind::Foreign(f) => f.data_offset as u64,
         Kind::Sharded(_) => 0,
@@ -374,17 +431,37 @@ fn file_type_name(t: std::fs::FileType) -> &'static str {
     "not a file, directory or device"
 }
 
-/// Recognises and fully validates a single file (never a shard set).
-pub(crate) fn parse(b: &[u8]) -> Result<Kind> {
-    parse_with(b, Validation::Full)
+/// Hands checked pages of a mapping back to the page cache: a scan of a
+/// large metadata section (a GGUF tokenizer) then never holds it all
+/// resident, and what the caller reads later faults back in.
+fn release_pages(map: &memmap2::Mmap, r: std::ops::Range<usize>) {
+    #[cfg(unix)]
+    // SAFETY: the mapping is read-only and backed by the file; MADV_DONTNEED
+    // only drops its page table entries, and the next access reads the same
+    // file bytes back (the file may not change while mapped: the documented
+    // contract of every open). Failure only means the pages stay resident.
+    let _ =
+        unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, r.start, r.len()) };
+    #[cfg(not(unix))]
+    let _ = (map, r);
 }
 
+/// Recognises and fully validates a single file (never a shard set);
+/// `release` (for mapped files) may drop pages the scan is done with (see
+/// [`release_pages`]).
+pub(crate) fn parse(b: &[u8], release: Option<&dyn Fn(std::ops::Range<usize>)>) -> Result<Kind> {
+    parse_with(b, Validation::Full, release)
+}
+
+/// A page-release callback (see [`parse`]).
+type Release<'r> = Option<&'r dyn Fn(std::ops::Range<usize>)>;
+
 /// Recognises and validates a single file at `validation`.
-fn parse_with(b: &[u8], validation: Validation) -> Result<Kind> {
+fn parse_with(b: &[u8], validation: Validation, release: Release<'_>) -> Result<Kind> {
     match detect(b) {
         Some(Detected::Native) => native::parse(b, validation).map(Kind::Native),
         Some(Detected::Safetensors) => foreign::safetensors(b).map(|f| Kind::Foreign(Box::new(f))),
-        Some(Detected::Gguf) => foreign::gguf(b).map(|f| Kind::Foreign(Box::new(f))),
+        Some(Detected::Gguf) => foreign::gguf(b, release).map(|f| Kind::Foreign(Box::new(f))),
         Some(Detected::ShardIndex) => Err(Error::new(
             ErrorKind::Unsupported,
             "a shard index can only be opened from a path (its shards are files beside it)",
@@ -449,7 +526,7 @@ impl<'a> TensorFile<'a> {
             return Err(Error::format("buffer is empty (0 bytes)"));
         }
         Ok(TensorFile {
-            kind: parse_with(bytes, validation)?,
+            kind: parse_with(bytes, validation, None)?,
             store: Store::Borrowed(bytes),
             path: None,
             validation,
@@ -587,6 +664,36 @@ impl<'a> TensorFile<'a> {
             header_checksum: checksum,
             file_size,
             edit_interrupted: self.edit_interrupted(),
+        }
+    }
+
+    /// The layout of a .tenzor v2 file: canonical or appendable, the
+    /// generation open, dead space and uncommitted bytes (`None` for other
+    /// formats and legacy files).
+    pub fn append_layout(&self) -> Option<AppendLayout> {
+        let r = self.root()?;
+        Some(AppendLayout {
+            appendable: r.appendable,
+            generation: r.generation,
+            dead_bytes: r.dead_bytes,
+            committed_bytes: r.committed_end,
+            uncommitted_bytes: (self.as_bytes().len() as u64).saturating_sub(r.committed_end),
+        })
+    }
+
+    /// The generation open, for .tenzor v2 files.
+    pub(crate) fn root(&self) -> Option<crate::append::Root> {
+        match &self.kind {
+            Kind::Native(n) => n.append,
+            _ => None,
+        }
+    }
+
+    /// The metadata bytes exactly as stored (native files; else the JSON text).
+    pub(crate) fn raw_metadata(&self) -> &[u8] {
+        match &self.kind {
+            Kind::Native(n) => n.metadata(self.as_bytes()),
+            _ => self.metadata_json().as_bytes(),
         }
     }
 
@@ -860,12 +967,15 @@ impl<'a> TensorFile<'a> {
         let b = self.load_all()?;
         if let Kind::Native(n) = &self.kind {
             if self.validation == Validation::Lazy {
-                parse(b).map_err(|e| self.tag(e))?;
+                parse(b, None).map_err(|e| self.tag(e))?;
             }
             n.check_hashes(b).map_err(|e| self.tag(e))?;
         }
+        // (Appended files keep dead space between tensors by design.)
         let mut end = match &self.kind {
-            Kind::Native(n) if !n.is_legacy() => Some(n.data_offset),
+            Kind::Native(n) if !n.is_legacy() && !n.append.is_some_and(|r| r.appendable) => {
+                Some(n.data_offset)
+            }
             _ => None,
         };
         for p in 0..self.len() {

@@ -16,8 +16,10 @@ use std::path::Path;
 
 use crate::atomic::AtomicFile;
 use crate::dtype::DType;
+use crate::entries::{write_index, EntryOut};
 use crate::error::{Error, ErrorKind, Result};
-use crate::format::{self, ent, hdr, Layout};
+use crate::format::{self, hdr, Layout};
+use crate::tensor::Tensor;
 
 /// Options of a [`Writer`]. The reservations are hints: too small costs one
 /// extra copy of the data at `finish`, too large leaves zero padding.
@@ -54,7 +56,69 @@ struct Pending {
     shape: [u64; format::MAX_DIMS],
     offset: u64,
     size: u64,
-    checksum: u64,
+    /// `None` for a reserved tensor until `finish` reads its bytes.
+    checksum: Option<u64>,
+}
+
+/// A shape as the fixed array of an index entry.
+pub(crate) fn dims_of(shape: &[u64]) -> [u64; format::MAX_DIMS] {
+    let mut dims = [0u64; format::MAX_DIMS];
+    dims[..shape.len()].copy_from_slice(shape);
+    dims
+}
+
+/// Checks metadata given to a writer: a JSON object of at most 4 GiB.
+pub(crate) fn check_metadata_json(json: &str) -> Result<()> {
+    let v: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| Error::invalid(format!("metadata is not valid JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(Error::invalid("metadata must be a JSON object"));
+    }
+    if json.len() > u32::MAX as usize {
+        return Err(Error::invalid("metadata is larger than 4 GiB"));
+    }
+    Ok(())
+}
+
+/// Checks a tensor's name and shape; returns its byte size.
+pub(crate) fn check_tensor(name: &str, dtype: DType, shape: &[u64]) -> Result<u64> {
+    format::check_name(name).map_err(Error::invalid)?;
+    if shape.len() > format::MAX_DIMS {
+        return Err(Error::invalid(format!(
+            "rank {} exceeds the maximum of 8",
+            shape.len()
+        )));
+    }
+    format::numel(shape)
+        .and_then(|n| dtype.byte_size(n))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "shape {shape:?} overflows or is not a whole number of {dtype} blocks"
+            ))
+        })
+}
+
+/// The view of a tensor not yet in a committed index.
+fn pending_tensor<'a>(
+    p: &Pending,
+    names: &'a [u8],
+    data: &'a [u8],
+    at: u64,
+    pos: usize,
+) -> Tensor<'a> {
+    let name = &names[p.name_offset as usize..(p.name_offset + p.name_len) as usize];
+    Tensor {
+        // Added names were checked as &str and are followed by a NUL.
+        name: std::str::from_utf8(name).ok(),
+        name_hash: p.hash,
+        dtype: p.dtype,
+        ndim: p.ndim,
+        shape: p.shape,
+        data,
+        offset: at,
+        checksum: p.checksum,
+        position: pos,
+    }
 }
 
 /// Writes a .tenzor file tensor by tensor; see the module docs.
@@ -72,6 +136,8 @@ pub struct Writer {
     names: Vec<u8>,
     by_hash: HashMap<u64, Vec<u32>>,
     metadata: String,
+    /// Mappings of reserved tensors and of tensors read back, by entry.
+    maps: HashMap<u32, memmap2::MmapMut>,
 }
 
 impl Writer {
@@ -107,6 +173,7 @@ impl Writer {
             names: Vec::new(),
             by_hash: HashMap::new(),
             metadata: String::new(),
+            maps: HashMap::new(),
         })
     }
 
@@ -123,15 +190,7 @@ impl Writer {
     /// Sets the JSON metadata; it must be a JSON object. Its text is stored
     /// exactly as given.
     pub fn set_metadata(&mut self, json: &str) -> Result<()> {
-        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| {
-            Error::invalid(format!("metadata is not valid JSON: {e}")).in_file(self.out.dest())
-        })?;
-        if !v.is_object() {
-            return Err(Error::invalid("metadata must be a JSON object").in_file(self.out.dest()));
-        }
-        if json.len() > u32::MAX as usize {
-            return Err(Error::invalid("metadata is larger than 4 GiB").in_file(self.out.dest()));
-        }
+        check_metadata_json(json).map_err(|e| e.in_file(self.out.dest()))?;
         self.metadata = json.to_string();
         Ok(())
     }
@@ -144,74 +203,151 @@ impl Writer {
         shape: &[u64],
         data: &[u8],
     ) -> Result<()> {
-        let err = |e: Error| e.for_tensor(name).in_file(self.out.dest());
-        format::check_name(name).map_err(|m| err(Error::invalid(m)))?;
-        let hash = format::fnv1a(name.as_bytes());
-        if self.name_index(hash, name).is_some() {
-            return Err(err(Error::new(
-                ErrorKind::DuplicateName,
-                "a tensor of this name was already added",
-            )));
-        }
-        if shape.len() > format::MAX_DIMS {
-            return Err(err(Error::invalid(format!(
-                "rank {} exceeds the maximum of 8",
-                shape.len()
-            ))));
-        }
-        let expect = format::numel(shape)
-            .and_then(|n| dtype.byte_size(n))
-            .ok_or_else(|| {
-                err(Error::invalid(format!(
-                    "shape {shape:?} overflows or is not a whole number of {dtype} blocks"
-                )))
-            })?;
-        if expect != data.len() as u64 {
-            return Err(err(Error::invalid(format!(
-                "{} data bytes given, shape {shape:?} of {dtype} needs {expect}",
+        let (offset, size) = self.place(name, dtype, shape)?;
+        if size != data.len() as u64 {
+            return Err(Error::invalid(format!(
+                "{} data bytes given, shape {shape:?} of {dtype} needs {size}",
                 data.len()
-            ))));
+            ))
+            .for_tensor(name)
+            .in_file(self.out.dest()));
         }
-        if self.entries.len() >= u32::MAX as usize {
-            return Err(err(Error::invalid(
-                "too many tensors (the format holds 2^32 - 1)",
-            )));
-        }
-        let name_offset = self.names.len();
-        if name_offset + name.len() + 1 > u32::MAX as usize {
-            return Err(err(Error::invalid("tensor names exceed 4 GiB in total")));
-        }
-        let offset = format::align_up(self.data_len, self.opts.alignment)
-            .filter(|o| o.checked_add(expect).is_some())
-            .ok_or_else(|| err(Error::invalid("file size overflows")))?;
         let pad = (offset - self.data_len) as usize;
         let dest = self.out.dest().to_path_buf();
         self.data
             .write_all(&[0u8; format::MAX_ALIGNMENT as usize][..pad])
             .and_then(|_| self.data.write_all(data))
             .map_err(|e| Error::io(&dest, "cannot write tensor data", e).for_tensor(name))?;
-        self.data_len = offset + expect;
+        self.push(
+            name,
+            dtype,
+            shape,
+            offset,
+            size,
+            Some(format::checksum(data)),
+        );
+        Ok(())
+    }
 
+    /// Adds a tensor whose bytes the caller fills in place: the returned
+    /// slice is a shared writable mapping of the tensor's range inside the
+    /// output file (zero-filled, no intermediate buffer). Its checksum is
+    /// computed at [`Writer::finish`]. The borrow ends at the next call on
+    /// the writer; the mapping itself stays valid until `finish` or drop,
+    /// so [`Writer::get`] reads the bytes back (and C callers may keep the
+    /// pointer until `tenzor_writer_finish` or `tenzor_writer_abort`).
+    pub fn reserve(&mut self, name: &str, dtype: DType, shape: &[u64]) -> Result<&mut [u8]> {
+        let (offset, size) = self.place(name, dtype, shape)?;
+        let dest = self.out.dest().to_path_buf();
+        let start = self.prefix + offset;
+        let io = |what: &'static str| {
+            let dest = dest.clone();
+            move |e| Error::io(&dest, what, e).for_tensor(name)
+        };
+        // Seeking flushes the buffered stream; growing the file first makes
+        // the range mappable (a sparse hole until the caller writes to it).
+        self.data
+            .seek(SeekFrom::Start(start + size))
+            .map_err(io("cannot seek"))?;
+        self.out
+            .file()
+            .set_len(start + size)
+            .map_err(io("cannot grow the file"))?;
+        let map = crate::append::map_rw(self.out.file(), start, size).map_err(io("cannot map"))?;
+        self.push(name, dtype, shape, offset, size, None);
+        self.maps.insert(self.entries.len() as u32 - 1, map);
+        let map = self.maps.get_mut(&(self.entries.len() as u32 - 1));
+        Ok(map.map_or(&mut [], |m| m.as_mut()))
+    }
+
+    /// A tensor added to this unfinished writer, read back by name from the
+    /// output file (`None` if no tensor of that name was added). The view
+    /// borrows the writer; C callers may keep its pointer until `finish` or
+    /// `abort`. A reserved tensor's checksum is `None` until `finish`.
+    pub fn get(&mut self, name: &str) -> Result<Option<Tensor<'_>>> {
+        let Some(i) = self.name_index(format::fnv1a(name.as_bytes()), name) else {
+            return Ok(None);
+        };
+        let p = &self.entries[i as usize];
+        let (start, size) = (self.prefix + p.offset, p.size);
+        if !self.maps.contains_key(&i) {
+            let dest = self.out.dest().to_path_buf();
+            self.data
+                .flush()
+                .map_err(|e| Error::io(&dest, "cannot write tensor data", e))?;
+            let map = crate::append::map_rw(self.out.file(), start, size)
+                .map_err(|e| Error::io(&dest, "cannot map", e).for_tensor(name))?;
+            self.maps.insert(i, map);
+        }
+        let p = &self.entries[i as usize];
+        let data = self.maps.get(&i).map_or(&[][..], |m| &m[..]);
+        Ok(Some(pending_tensor(
+            p,
+            &self.names,
+            data,
+            start,
+            i as usize,
+        )))
+    }
+
+    /// Checks a new tensor's name, shape and size, and where it will go:
+    /// returns its offset (relative to the data section) and byte size.
+    fn place(&self, name: &str, dtype: DType, shape: &[u64]) -> Result<(u64, u64)> {
+        let err = |e: Error| e.for_tensor(name).in_file(self.out.dest());
+        let size = check_tensor(name, dtype, shape).map_err(err)?;
+        if self
+            .name_index(format::fnv1a(name.as_bytes()), name)
+            .is_some()
+        {
+            return Err(err(Error::new(
+                ErrorKind::DuplicateName,
+                "a tensor of this name was already added",
+            )));
+        }
+        if self.entries.len() >= u32::MAX as usize {
+            return Err(err(Error::invalid(
+                "too many tensors (the format holds 2^32 - 1)",
+            )));
+        }
+        if self.names.len() + name.len() + 1 > u32::MAX as usize {
+            return Err(err(Error::invalid("tensor names exceed 4 GiB in total")));
+        }
+        let offset = format::align_up(self.data_len, self.opts.alignment)
+            .filter(|o| o.checked_add(size).is_some_and(|e| e <= i64::MAX as u64))
+            .ok_or_else(|| err(Error::invalid("file size overflows")))?;
+        Ok((offset, size))
+    }
+
+    /// Records a tensor whose bytes are (or will be) at `offset`.
+    fn push(
+        &mut self,
+        name: &str,
+        dtype: DType,
+        shape: &[u64],
+        offset: u64,
+        size: u64,
+        checksum: Option<u64>,
+    ) {
+        self.data_len = offset + size;
+        let name_offset = self.names.len() as u32;
         self.names.extend_from_slice(name.as_bytes());
         self.names.push(0);
-        let mut dims = [0u64; format::MAX_DIMS];
-        dims[..shape.len()].copy_from_slice(shape);
+        let hash = format::fnv1a(name.as_bytes());
         self.by_hash
             .entry(hash)
             .or_default()
             .push(self.entries.len() as u32);
         self.entries.push(Pending {
             hash,
-            name_offset: name_offset as u32,
+            name_offset,
             name_len: name.len() as u32,
             dtype,
             ndim: shape.len() as u8,
-            shape: dims,
+            shape: dims_of(shape),
             offset,
-            size: expect,
-            checksum: format::checksum(data),
+            size,
+            checksum,
         });
-        Ok(())
     }
 
     fn name_of(&self, p: &Pending) -> &[u8] {
@@ -233,6 +369,7 @@ impl Writer {
         self.data
             .flush()
             .map_err(|e| Error::io(&dest, "cannot write tensor data", e))?;
+        self.checksum_reserved()?;
         let layout = Layout::new(
             self.metadata.len() as u64,
             self.entries.len() as u64,
@@ -273,6 +410,20 @@ impl Writer {
         moved.commit()
     }
 
+    /// Makes reserved tensors' bytes durable and computes their checksums.
+    fn checksum_reserved(&mut self) -> Result<()> {
+        for (&i, map) in &self.maps {
+            let p = &mut self.entries[i as usize];
+            if p.checksum.is_none() {
+                map.flush()
+                    .map_err(|e| Error::io(self.out.dest(), "cannot flush a reserved tensor", e))?;
+                p.checksum = Some(format::checksum(map));
+            }
+        }
+        self.maps.clear();
+        Ok(())
+    }
+
     /// Header + metadata + index + order table + names, zero-padded to
     /// `data_offset`, with the header checksum filled in.
     fn build_region(&self, layout: &Layout, data_offset: u64) -> Vec<u8> {
@@ -293,45 +444,26 @@ impl Writer {
         put32(&mut r, hdr::NAMES_SIZE, self.names.len() as u32);
         r[format::HEADER_SIZE..format::HEADER_SIZE + self.metadata.len()]
             .copy_from_slice(self.metadata.as_bytes());
-
-        // Index order: sorted by (hash, name); positions are insertion order.
-        let mut sorted: Vec<u32> = (0..self.entries.len() as u32).collect();
-        sorted.sort_unstable_by(|&a, &b| {
-            let (a, b) = (&self.entries[a as usize], &self.entries[b as usize]);
-            (a.hash, self.name_of(a)).cmp(&(b.hash, self.name_of(b)))
-        });
-        // Names go in index order too, so validating them at open reads
-        // the name table front to back.
-        let mut name_at = layout.names_offset as usize;
-        for (slot, &pos) in sorted.iter().enumerate() {
-            let p = &self.entries[pos as usize];
-            let at = layout.index_offset as usize + slot * format::ENTRY_SIZE;
-            put64(&mut r, at + ent::NAME_HASH, p.hash);
-            put32(
-                &mut r,
-                at + ent::NAME_OFFSET,
-                (name_at - layout.names_offset as usize) as u32,
-            );
-            let name = self.name_of(p);
-            r[name_at..name_at + name.len()].copy_from_slice(name);
-            name_at += name.len() + 1;
-            put32(&mut r, at + ent::NAME_LEN, p.name_len);
-            r[at + ent::DTYPE..at + ent::DTYPE + 2]
-                .copy_from_slice(&(p.dtype as u16).to_le_bytes());
-            r[at + ent::NDIM] = p.ndim;
-            put32(&mut r, at + ent::POSITION, pos);
-            for (d, &s) in p.shape.iter().enumerate() {
-                put64(&mut r, at + ent::SHAPE + 8 * d, s);
-            }
-            put64(&mut r, at + ent::DATA_OFFSET, p.offset);
-            put64(&mut r, at + ent::DATA_SIZE, p.size);
-            put64(&mut r, at + ent::CHECKSUM, p.checksum);
-            put32(
-                &mut r,
-                layout.order_offset as usize + 4 * pos as usize,
-                slot as u32,
-            );
-        }
+        let mut entries: Vec<EntryOut<'_>> = (self.entries.iter().enumerate())
+            .map(|(pos, p)| EntryOut {
+                name: self.name_of(p),
+                hash: p.hash,
+                dtype: p.dtype,
+                ndim: p.ndim,
+                shape: p.shape,
+                offset: p.offset,
+                size: p.size,
+                checksum: p.checksum.unwrap_or(0),
+                position: pos as u32,
+            })
+            .collect();
+        write_index(
+            &mut r,
+            layout.index_offset as usize,
+            layout.order_offset as usize,
+            layout.names_offset as usize,
+            &mut entries,
+        );
         let sum = format::header_region_checksum(&r);
         put64(&mut r, hdr::CHECKSUM, sum);
         r

@@ -116,10 +116,11 @@ fn expected(bytes: &[u8]) -> Option<String> {
         return Some("full Unsupported\nlazy rejected\n".into());
     }
     // The Rust library opens a file carrying the edit mark (read-only, its
-    // checksums possibly stale); the lite reader does not know the mark, a
-    // required flag, so it refuses the file as the format demands.
+    // checksums possibly stale) or in the appendable layout; the lite reader
+    // knows neither required flag, so it refuses the file as the format
+    // demands.
     if bytes.len() >= format::HEADER_SIZE
-        && format::u32_at(bytes, hdr::FLAGS) & format::FLAG_EDITING != 0
+        && format::u32_at(bytes, hdr::FLAGS) & (format::FLAG_EDITING | format::FLAG_APPENDABLE) != 0
     {
         return Some("full Unsupported\nlazy rejected\n".into());
     }

@@ -54,7 +54,18 @@ fn all_files(dir: &Path) -> Vec<PathBuf> {
     let fx = common::root().join("tests").join("fixtures");
     let legacy = dir.join("legacy.tenzor");
     std::fs::write(&legacy, common::legacy_sample()).unwrap();
+    // An appendable file after one append: its index is a later generation
+    // found through the root slots after the data.
+    let appended = native(dir, 4096);
+    let appended2 = dir.join("appended.tenzor");
+    std::fs::copy(&appended, &appended2).unwrap();
+    let mut a = tenzor::Appender::open(&appended2, Default::default()).unwrap();
+    a.add_tensor("late", DType::U8, &[5000], &[7u8; 5000])
+        .unwrap();
+    a.add_tensor("t1", DType::U8, &[3], &[1, 2, 3]).unwrap();
+    a.commit().unwrap();
     vec![
+        appended2,
         native(dir, 64),
         native(dir, 4096),
         legacy,

@@ -153,10 +153,16 @@ fn header_fields() {
         ErrorKind::Unsupported,
         "version 3",
     );
+    // Bit 0 (APPENDABLE) is known: the file then needs its root area.
     assert_msg(
         &open_err(|b| put_u32(b, hdr::FLAGS, 1)),
+        ErrorKind::BadFormat,
+        "appendable file is truncated",
+    );
+    assert_msg(
+        &open_err(|b| put_u32(b, hdr::FLAGS, 0x8000)),
         ErrorKind::Unsupported,
-        "flags 0x1",
+        "flags 0x8000",
     );
     assert_msg(
         &open_err(|b| put_u32(b, hdr::ZERO, 7)),

@@ -1,4 +1,4 @@
-//! The `tenzor` command: convert, info, verify and get.
+//! The `tenzor` command: convert, info, verify, get, append and compact.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -47,6 +47,25 @@ enum Cmd {
     /// Check the structure and every checksum; fails naming the first bad tensor.
     Verify {
         /// File to check.
+        file: PathBuf,
+    },
+    /// Add every tensor of the SRC files (any readable format) to DEST without
+    /// rewriting it; creates DEST if missing. Crash-safe: DEST holds the old
+    /// or the new content, never a mix.
+    Append {
+        /// The .tenzor file to add to.
+        dest: PathBuf,
+        /// Files whose tensors to add, in order.
+        #[arg(required = true)]
+        src: Vec<PathBuf>,
+        /// Replace tensors DEST already has (else a name clash is an error).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Rewrite a .tenzor file into the canonical layout, dropping the dead
+    /// space appends and replacements left.
+    Compact {
+        /// File to rewrite in place (through a temporary file).
         file: PathBuf,
     },
     /// Repair a .tenzor file left with the edit mark by an interrupted edit:
@@ -124,9 +143,28 @@ fn run(cmd: Cmd) -> tenzor::Result<()> {
                 file.display(),
                 f.len()
             );
+            if let Some(tail) = f
+                .append_layout()
+                .map(|l| l.uncommitted_bytes)
+                .filter(|&n| n > 0)
+            {
+                println!("  note: {tail} bytes after the committed content are an interrupted append's leftovers (ignored; the next append cuts them)");
+            }
             Ok(())
         }
         Cmd::Get { file, name, count } => get(file, &name, count),
+        Cmd::Append { dest, src, replace } => append(dest, &src, replace),
+        Cmd::Compact { file } => {
+            let s = tenzor::compact(&file)?;
+            println!(
+                "{}: {} tensors, {} -> {} bytes",
+                file.display(),
+                s.tensors,
+                s.bytes_before,
+                s.bytes_after
+            );
+            Ok(())
+        }
         Cmd::Rehash { file } => {
             let stale = tenzor::rehash(&file)?;
             if stale.is_empty() {
@@ -235,6 +273,7 @@ fn info(file: PathBuf, json: bool) -> tenzor::Result<()> {
         let out = serde_json::json!({
             "file": file.display().to_string(),
             "header": h,
+            "layout": f.append_layout(),
             "metadata": meta,
             "tensors": tensors,
         });
@@ -260,6 +299,24 @@ fn info(file: PathBuf, json: bool) -> tenzor::Result<()> {
             h.file_size,
             h.header_checksum
         );
+    }
+    if let Some(l) = f.append_layout() {
+        let kind = if l.appendable {
+            "appendable"
+        } else {
+            "canonical"
+        };
+        print!(
+            "  layout {kind}  generation {}  dead space {} bytes",
+            l.generation, l.dead_bytes
+        );
+        if l.uncommitted_bytes > 0 {
+            print!(
+                "  uncommitted tail {} bytes (an interrupted append)",
+                l.uncommitted_bytes
+            );
+        }
+        println!();
     }
     if h.edit_interrupted {
         println!(
@@ -313,6 +370,43 @@ fn info(file: PathBuf, json: bool) -> tenzor::Result<()> {
     for r in &rows {
         line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
     }
+    Ok(())
+}
+
+fn append(dest: PathBuf, srcs: &[PathBuf], replace: bool) -> tenzor::Result<()> {
+    let mut a = tenzor::Appender::open(&dest, tenzor::AppendOptions::default())?;
+    let (mut added, mut replaced) = (0, 0);
+    for src in srcs {
+        let f = TensorFile::open(src)?;
+        if a.is_new_file() && added == 0 {
+            a.set_metadata(f.metadata_json())?;
+        }
+        for t in f.iter() {
+            let name = t.display_name();
+            let exists = a.get(&name)?.is_some();
+            if exists && !replace {
+                return Err(tenzor::Error::new(
+                    tenzor::ErrorKind::DuplicateName,
+                    format!(
+                        "tensor '{}' (from {}) is already there; use --replace to replace it",
+                        name.escape_debug(),
+                        src.display()
+                    ),
+                )
+                .in_file(&dest));
+            }
+            a.add_tensor(&name, t.dtype(), t.shape(), t.data())?;
+            added += 1;
+            replaced += usize::from(exists);
+        }
+    }
+    let generation = a.next_generation();
+    a.commit()?;
+    println!(
+        "{}: added {} tensors ({replaced} replacing existing ones), generation {generation}",
+        dest.display(),
+        added - replaced,
+    );
     Ok(())
 }
 

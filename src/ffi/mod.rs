@@ -12,8 +12,8 @@
 //! - each doc comment says who owns what a call returns and until when.
 //!
 //! Layout: `error` (statuses, last error), `panic` (the boundary), `types`
-//! (handles, views, dtype numbers), `file` (reading), `writer` (writing),
-//! `editor` (editing in place);
+//! (handles, views, dtype numbers), `file` (reading), `meta` (typed
+//! metadata by key), `writer` (writing), `editor` (editing in place);
 //! the few stateless functions live here.
 
 #![allow(non_camel_case_types)]
@@ -26,6 +26,7 @@ pub mod editor;
 pub mod error;
 pub mod file;
 pub mod load;
+pub mod meta;
 mod panic;
 pub mod types;
 pub mod writer;

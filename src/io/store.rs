@@ -30,19 +30,22 @@ impl Store<'static> {
                 let direct = choice.backend == Backend::Direct;
                 Store::Loaded(Loaded::new(Reader::new(path, file, len, direct))?)
             }
-            Backend::Mmap | Backend::Auto => {
-                // SAFETY: the map is read-only; the documented contract (and
-                // the writer's rename-over) is that nobody modifies a file
-                // while it is mapped.
-                let map = unsafe { memmap2::Mmap::map(&file) }
-                    .map_err(|e| Error::io(path, "cannot memory-map", e))?;
-                Store::Mapped {
-                    map,
-                    reader: Reader::new(path, file, len, false),
-                }
-            }
+            Backend::Mmap | Backend::Auto => Store::map(path, file, len)?,
         };
         Ok((store, choice))
+    }
+
+    /// Maps an open file of `len` bytes read-only (the `mmap` backend).
+    pub fn map(path: &Path, file: std::fs::File, len: u64) -> Result<Store<'static>> {
+        // SAFETY: the map is read-only; the documented contract (and the
+        // writer's rename-over) is that nobody modifies a file while it is
+        // mapped, but for the sanctioned in-place edit (crate::Editor).
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .map_err(|e| Error::io(path, "cannot memory-map", e))?;
+        Ok(Store::Mapped {
+            map,
+            reader: Reader::new(path, file, len, false),
+        })
     }
 }
 

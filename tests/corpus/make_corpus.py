@@ -549,7 +549,9 @@ def make_tenzor() -> None:
     # Header fields checked before the checksum (the check comes first: no re-signing).
     case("tz_bad_magic.tenzor", b"TENZOX" + base[6:], bf, "unrecognised format", "magic TENZOX\\0\\0")
     case("tz_version_3.tenzor", Tz(base).put("<I", H_VERSION, 3).raw(), uns, "unsupported format version 3", "version 3")
-    case("tz_required_flag.tenzor", Tz(base).put("<I", H_FLAGS, 1).raw(), uns, "header flags 0x1 are required but unknown", "required flag bit 0 set")
+    case("tz_required_flag.tenzor", Tz(base).put("<I", H_FLAGS, 0x8000).raw(), uns, "header flags 0x8000 are required but unknown", "required flag bit 15 set (not defined)")
+    # Bit 0 (APPENDABLE) is outside the header checksum: set on a canonical file with no root area.
+    case("tz_appendable_no_root.tenzor", Tz(base).put("<I", H_FLAGS, 1).raw(), bf, "appendable file is truncated", "APPENDABLE flag set, but the file ends before its root area")
     case("tz_alignment_3.tenzor", Tz(base).put("<I", H_ALIGN, 3).raw(), bf, "alignment 3 is not a power of two", "alignment 3")
     case("tz_alignment_2p31.tenzor", Tz(base).put("<I", H_ALIGN, 1 << 31).raw(), bf, "alignment 2147483648 is not a power of two", "alignment 2^31 (padding arithmetic would overflow)")
     case("tz_data_offset_beyond.tenzor", Tz(base).put("<Q", H_DATA, d0 + 4096).raw(), bf, f"but the data section starts at {d0 + 4096}", "data offset one page past the end of the file")

@@ -80,6 +80,7 @@ void test_errors(void);
 void test_threads(void);
 void test_edit(void);
 void test_paths(void);
+void test_append(void);
 int header_twice_a(void);
 int header_twice_b(void);
 

@@ -126,6 +126,7 @@ int main(int argc, char **argv) {
     test_threads();
     test_edit();
     test_paths();
+    test_append();
 
     printf("%d checks: %d passed, %d failed\n", tz_checks, tz_checks - tz_failures, tz_failures);
     return tz_failures == 0 ? 0 : 1;

@@ -13,7 +13,7 @@
 //!
 //! Layout: `error` (statuses, last error), `panic` (the boundary), `types`
 //! (handles, views, dtype numbers), `file` (reading), `writer` (writing),
-//! `editor` (editing in place);
+//! `editor` (editing in place), `appender` (appending);
 //! the few stateless functions live here.
 
 #![allow(non_camel_case_types)]
@@ -22,6 +22,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::path::Path;
 use std::sync::OnceLock;
 
+pub mod appender;
 pub mod editor;
 pub mod error;
 pub mod file;

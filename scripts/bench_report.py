@@ -2,7 +2,7 @@
 """Prints the README's benchmark table from criterion's results.
 
 Reads the median of every benchmark under target/criterion (written by
-`cargo bench --bench open_lookup`) and gives tenzor's time as a ratio of
+`cargo bench --bench open_lookup` and `cargo bench --bench append`) and gives tenzor's time as a ratio of
 the peer's (safetensors crate, or a plain file copy) measured in the same run.
 """
 import json
@@ -33,6 +33,10 @@ rows.append(("104 lookups in an open 10,000-tensor file", fmt(t), fmt(s), f"{s /
 t, c = median("convert_64MiB", "tenzor_convert"), median("convert_64MiB", "file_copy_fsync")
 mib = 64
 rows.append(("convert 64 MiB safetensors -> .tenzor (vs copy + fsync)", f"{fmt(t)} ({mib / (t / 1e9):.0f} MiB/s)", f"{fmt(c)} ({mib / (c / 1e9):.0f} MiB/s)", f"{c / t:.2f}x the copy's throughput"))
+
+if root.joinpath("append_1MiB_to_1GiB").exists():
+    a, r = median("append_1MiB_to_1GiB", "append"), median("append_1MiB_to_1GiB", "rewrite")
+    rows.append(("append 1 MiB to a 1 GiB file (vs rewriting it with the tensor added)", fmt(a), fmt(r), f"{100 * a / r:.2f}% of the rewrite's time"))
 
 print("| benchmark (median) | tenzor | peer | tenzor vs peer |")
 print("|---|---|---|---|")

@@ -17,8 +17,13 @@ fn make_gib(path: &Path) {
     let mut w = Writer::create(path, WriterOptions::default()).unwrap();
     let chunk: Vec<u8> = (0..16 * MIB).map(|i| (i % 251) as u8 + 1).collect();
     for i in 0..64 {
-        w.add_tensor(&format!("layer.{i}.weight"), DType::U8, &[chunk.len() as u64], &chunk)
-            .unwrap();
+        w.add_tensor(
+            &format!("layer.{i}.weight"),
+            DType::U8,
+            &[chunk.len() as u64],
+            &chunk,
+        )
+        .unwrap();
     }
     w.finish().unwrap();
 }

@@ -1,4 +1,5 @@
-//! Open + lookup against the `safetensors` crate, and convert throughput
+//! Open + lookup against the `safetensors` crate (tenzor on a .tenzor file
+//! and on the very .safetensors file the crate reads), and convert throughput
 //! against a plain file copy. `scripts/bench_report.py` turns the medians
 //! into the ratios quoted in the README.
 
@@ -44,6 +45,13 @@ fn open_and_lookup(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("tenzor", n), &n, |b, _| {
             b.iter(|| {
                 let f = TensorFile::open(&tz).unwrap();
+                black_box(f.get(&target).unwrap().data().as_ptr());
+            })
+        });
+        // The same .safetensors file through tenzor (its own header scan).
+        g.bench_with_input(BenchmarkId::new("tenzor_safetensors", n), &n, |b, _| {
+            b.iter(|| {
+                let f = TensorFile::open(&st).unwrap();
                 black_box(f.get(&target).unwrap().data().as_ptr());
             })
         });

@@ -305,6 +305,101 @@ typedef struct tenzor_tensor_mut {
 typedef uint32_t tenzor_format;
 
 /**
+ * The type of a metadata value: one of the `TENZOR_META_*` numbers (GGUF's
+ * value type codes, plus `NULL` and `JSON` for JSON metadata).
+ */
+typedef uint32_t tenzor_value_type;
+
+/**
+ * A borrowed string: `len` bytes of UTF-8 at `ptr`, not NUL-terminated.
+ */
+typedef struct tenzor_str {
+    /**
+     * The first byte (never NULL, even when `len` is 0).
+     */
+    const char *ptr;
+    /**
+     * Length in bytes.
+     */
+    size_t len;
+} tenzor_str;
+
+/**
+ * Unsigned 8-bit integer.
+ */
+#define TENZOR_META_U8 0
+
+/**
+ * Signed 8-bit integer.
+ */
+#define TENZOR_META_I8 1
+
+/**
+ * Unsigned 16-bit integer.
+ */
+#define TENZOR_META_U16 2
+
+/**
+ * Signed 16-bit integer.
+ */
+#define TENZOR_META_I16 3
+
+/**
+ * Unsigned 32-bit integer.
+ */
+#define TENZOR_META_U32 4
+
+/**
+ * Signed 32-bit integer.
+ */
+#define TENZOR_META_I32 5
+
+/**
+ * 32-bit float.
+ */
+#define TENZOR_META_F32 6
+
+/**
+ * Boolean.
+ */
+#define TENZOR_META_BOOL 7
+
+/**
+ * UTF-8 string.
+ */
+#define TENZOR_META_STRING 8
+
+/**
+ * GGUF array (`tenzor_meta_array_info`).
+ */
+#define TENZOR_META_ARRAY 9
+
+/**
+ * Unsigned 64-bit integer.
+ */
+#define TENZOR_META_U64 10
+
+/**
+ * Signed 64-bit integer.
+ */
+#define TENZOR_META_I64 11
+
+/**
+ * 64-bit float.
+ */
+#define TENZOR_META_F64 12
+
+/**
+ * JSON null.
+ */
+#define TENZOR_META_NULL 13
+
+/**
+ * A nested JSON object or array (`tenzor_meta_get_json`).
+ */
+#define TENZOR_META_JSON 14
+
+/**
  * IEEE 754 binary32.
  */
 #define TENZOR_DTYPE_F32 0
@@ -1028,6 +1123,154 @@ tenzor_format tenzor_file_format(const struct tenzor_file *file);
  * `file` must be NULL or an open handle.
  */
 size_t tenzor_file_shard_count(const struct tenzor_file *file);
+
+/**
+ * Number of metadata keys (GGUF KV pairs, top-level JSON keys) into `*count`.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `count` NULL or writable.
+ */
+tenzor_status tenzor_meta_count(const struct tenzor_file *file, size_t *count);
+
+/**
+ * The index of the metadata key `key` (a NUL-terminated UTF-8 string) into
+ * `*index`; `TENZOR_ERR_NOT_FOUND` when no key is equal. A linear scan of
+ * the keys (as ggml's `gguf_find_key`); cache the index for hot paths.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `key` NULL or a C string; `index`
+ * NULL or writable.
+ */
+tenzor_status tenzor_meta_find(const struct tenzor_file *file, const char *key, size_t *index);
+
+/**
+ * The key at `index`: `*key` points to its bytes (not NUL-terminated),
+ * `*len` is their count. Borrowed from the handle, valid until
+ * `tenzor_close`.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `key`, `len` NULL or writable.
+ */
+tenzor_status tenzor_meta_key(const struct tenzor_file *file, size_t index, const char **key, size_t *len);
+
+/**
+ * The type of the value at `index`, one of `TENZOR_META_*`, into `*value_type`.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `value_type` NULL or writable.
+ */
+tenzor_status tenzor_meta_type(const struct tenzor_file *file, size_t index, tenzor_value_type *value_type);
+
+/**
+ * An integer value (any of the integer types) as `int64_t` into `*out`;
+ * `TENZOR_ERR_OUT_OF_RANGE` for a `u64` above INT64_MAX,
+ * `TENZOR_ERR_WRONG_TYPE` for a non-integer.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `out` NULL or writable.
+ */
+tenzor_status tenzor_meta_get_i64(const struct tenzor_file *file, size_t index, int64_t *out);
+
+/**
+ * An integer value as `uint64_t` into `*out`; `TENZOR_ERR_OUT_OF_RANGE`
+ * for a negative one, `TENZOR_ERR_WRONG_TYPE` for a non-integer.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `out` NULL or writable.
+ */
+tenzor_status tenzor_meta_get_u64(const struct tenzor_file *file, size_t index, uint64_t *out);
+
+/**
+ * A float value (`F32`, widened exactly, or `F64`) into `*out`;
+ * `TENZOR_ERR_WRONG_TYPE` for anything else (integers included: read them
+ * with `tenzor_meta_get_i64`).
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `out` NULL or writable.
+ */
+tenzor_status tenzor_meta_get_f64(const struct tenzor_file *file, size_t index, double *out);
+
+/**
+ * A boolean value into `*out`; `TENZOR_ERR_WRONG_TYPE` for anything else.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `out` NULL or writable.
+ */
+tenzor_status tenzor_meta_get_bool(const struct tenzor_file *file, size_t index, bool *out);
+
+/**
+ * A string value: `*str` points to its UTF-8 bytes (not NUL-terminated),
+ * `*len` is their count. Borrowed from the handle (in the file when the
+ * file holds the bytes), valid until `tenzor_close`.
+ * `TENZOR_ERR_WRONG_TYPE` for anything else.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `str`, `len` NULL or writable.
+ */
+tenzor_status tenzor_meta_get_str(const struct tenzor_file *file, size_t index, const char **str, size_t *len);
+
+/**
+ * The raw JSON text of a nested object or array of JSON metadata
+ * (`TENZOR_META_JSON`): `*json` points into the file (for a shard index:
+ * into the handle's merged metadata), `*len` bytes, not
+ * NUL-terminated; valid until `tenzor_close`. `TENZOR_ERR_WRONG_TYPE` for
+ * anything else (GGUF values included: `tenzor_metadata` has them as JSON).
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `json`, `len` NULL or writable.
+ */
+tenzor_status tenzor_meta_get_json(const struct tenzor_file *file, size_t index, const char **json, size_t *len);
+
+/**
+ * A GGUF array's item type (`TENZOR_META_*`; `TENZOR_META_ARRAY` for an
+ * array of arrays, readable only through `tenzor_metadata`) into
+ * `*item_type` and its item count into `*len`. `TENZOR_ERR_WRONG_TYPE`
+ * when the value is not an array.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `item_type`, `len` NULL or writable.
+ */
+tenzor_status tenzor_meta_array_info(const struct tenzor_file *file, size_t index, tenzor_value_type *item_type, size_t *len);
+
+/**
+ * The items of a numeric or bool GGUF array as stored in the file:
+ * `*data` points to `*bytes` bytes (item count x item size), little-endian
+ * and NOT necessarily aligned for the item type (copy with `memcpy`, or
+ * check the address). Borrowed from the mapping, valid until
+ * `tenzor_close`. `TENZOR_ERR_WRONG_TYPE` for arrays of strings or arrays
+ * and for non-arrays.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `data`, `bytes` NULL or writable.
+ */
+tenzor_status tenzor_meta_array_data(const struct tenzor_file *file, size_t index, const void **data, size_t *bytes);
+
+/**
+ * Item `i` of a GGUF string array: `*str` points to its UTF-8 bytes in the
+ * mapping (not NUL-terminated), `*len` is their count; valid until
+ * `tenzor_close`. The first call on an array indexes its strings (one
+ * allocation per array, kept by the handle); for a whole vocabulary
+ * `tenzor_meta_array_strs` is faster. `TENZOR_ERR_OUT_OF_RANGE` when
+ * `i >= len`, `TENZOR_ERR_WRONG_TYPE` for other values.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `str`, `len` NULL or writable.
+ */
+tenzor_status tenzor_meta_array_str(const struct tenzor_file *file, size_t index, size_t i, const char **str, size_t *len);
+
+/**
+ * Items `first .. first + count` of a GGUF string array in one pass, into
+ * the caller's `out[0 .. count]` (pointer + length each, pointing into the
+ * mapping, valid until `tenzor_close`; nothing is allocated).
+ * `TENZOR_ERR_OUT_OF_RANGE` when the range passes the end (then `out` is
+ * untouched), `TENZOR_ERR_WRONG_TYPE` for other values. `out` may be NULL
+ * when `count` is 0.
+ *
+ * # Safety
+ * `file` must be NULL or an open handle; `out` NULL or `count` writable
+ * `tenzor_str`s.
+ */
+tenzor_status tenzor_meta_array_strs(const struct tenzor_file *file, size_t index, size_t first, size_t count, struct tenzor_str *out);
 
 /**
  * Starts writing a new .tenzor file at `path` (a NUL-terminated path).

@@ -259,8 +259,11 @@ pub(crate) fn safetensors(bytes: &[u8]) -> Result<Foreign> {
 /// Parses a GGUF file (see `gguf.rs`). Its metadata is the KV index; as
 /// JSON, the KV object plus `__gguf_types__`, the GGUF type of every key, so
 /// a conversion back to GGUF restores every value with its exact type.
-pub(crate) fn gguf(bytes: &[u8]) -> Result<Foreign> {
-    let g = crate::gguf::parse(bytes)?;
+pub(crate) fn gguf(
+    bytes: &[u8],
+    release: Option<&dyn Fn(std::ops::Range<usize>)>,
+) -> Result<Foreign> {
+    let g = crate::gguf::parse_releasing(bytes, release)?;
     crate::gguf::check_reserved(bytes, &g.kv)?;
     let tensors = g.tensors.iter().map(|t| ForeignTensor {
         name: &t.name,

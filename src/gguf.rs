@@ -236,9 +236,35 @@ impl Kv {
 struct Cursor<'a> {
     b: &'a [u8],
     pos: usize,
+    /// Told which bytes the parse is done with (see [`parse_releasing`]).
+    release: Option<&'a dyn Fn(std::ops::Range<usize>)>,
+    /// Everything before this was handed to `release`.
+    released: usize,
 }
 
 impl<'a> Cursor<'a> {
+    fn new(b: &'a [u8], pos: usize) -> Cursor<'a> {
+        Cursor {
+            b,
+            pos,
+            release: None,
+            released: 0,
+        }
+    }
+
+    /// Hands the bytes behind the cursor to `release` once a window of
+    /// them has been checked.
+    fn release_behind(&mut self) {
+        const WINDOW: usize = 2 << 20;
+        if let Some(f) = self.release {
+            let upto = self.pos & !(WINDOW - 1);
+            if upto > self.released {
+                f(self.released..upto);
+                self.released = upto;
+            }
+        }
+    }
+
     fn remaining(&self) -> u64 {
         (self.b.len() - self.pos) as u64
     }
@@ -435,6 +461,7 @@ fn index_kv(c: &mut Cursor<'_>, n_kv: u64) -> Result<(Vec<Kv>, u64)> {
             value: at,
             end: c.pos,
         });
+        c.release_behind();
     }
     Ok((kv, alignment))
 }
@@ -503,11 +530,61 @@ fn check_bools(c: &mut Cursor<'_>, n: u64) -> Result<()> {
 fn skip_array(c: &mut Cursor<'_>, depth: usize) -> Result<()> {
     let (item, count) = array_header(c, depth)?;
     match item {
-        ValueType::String => (0..count).try_for_each(|_| c.str("string value").map(drop)),
+        ValueType::String => skip_strings(c, count),
         ValueType::Array => (0..count).try_for_each(|_| skip_array(c, depth + 1)),
         ValueType::Bool => check_bools(c, count),
         t => c.take(count * t.min_size(), "array items").map(drop),
     }
+}
+
+/// Skips `count` strings by their length prefixes, each checked against
+/// what remains, in chunks. UTF-8 is checked once per chunk over the whole
+/// run of prefixes and strings when every prefix byte is ASCII: then every
+/// string starts and ends next to an ASCII byte, on a character boundary,
+/// so the run is valid exactly when each string is. Any doubt (a bound, a
+/// non-ASCII prefix byte, invalid UTF-8) re-reads the chunk string by string
+/// for the precise error.
+fn skip_strings(c: &mut Cursor<'_>, count: u64) -> Result<()> {
+    const CHUNK: u64 = 1 << 14;
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        let start = c.pos;
+        if !skip_ascii_prefixed(c.b, &mut c.pos, n) {
+            c.pos = start;
+            (0..n).try_for_each(|_| c.str("string value").map(drop))?;
+        }
+        c.release_behind();
+        left -= n;
+    }
+    Ok(())
+}
+
+/// The fast path of [`skip_strings`]: true (and `pos` moved) when `n`
+/// strings fit and the run is valid UTF-8 with ASCII length prefixes.
+fn skip_ascii_prefixed(b: &[u8], pos: &mut usize, n: u64) -> bool {
+    let mut at = *pos;
+    let mut prefix_bits = 0u64;
+    for _ in 0..n {
+        let Some(p) = b.get(at..at + 8) else {
+            return false;
+        };
+        let len = u64::from_le_bytes(p.try_into().expect("8 bytes"));
+        prefix_bits |= len;
+        at += 8;
+        if len > (b.len() - at) as u64 {
+            return false;
+        }
+        at += len as usize;
+    }
+    // simdutf8: the run is a tokenizer's worth of mostly non-ASCII text,
+    // where std's validator is several times slower.
+    if prefix_bits & 0x8080_8080_8080_8080 != 0 || simdutf8::basic::from_utf8(&b[*pos..at]).is_err()
+    {
+        return false;
+    }
+    *pos = at;
+    true
 }
 
 /// An array's item type and count, the count bounded by what remains.
@@ -572,10 +649,7 @@ pub(crate) fn kv_json(bytes: &[u8], kv: &[Kv]) -> (String, String) {
         let key = e.key(bytes);
         push_json_str(&mut out, key);
         out.push(b':');
-        let mut c = Cursor {
-            b: &bytes[..e.end],
-            pos: e.value,
-        };
+        let mut c = Cursor::new(&bytes[..e.end], e.value);
         // Validated at open: decoding the same bytes cannot fail.
         let desc = read_value(&mut c, e.ty, 0, &mut out).expect("validated at open");
         push_json_str(&mut types, key);
@@ -591,8 +665,21 @@ pub(crate) fn kv_json(bytes: &[u8], kv: &[Kv]) -> (String, String) {
 }
 
 /// Parses and validates a whole GGUF file held in `bytes`.
+#[cfg(test)]
 pub(crate) fn parse(bytes: &[u8]) -> Result<GgufFile> {
-    let mut c = Cursor { b: bytes, pos: 0 };
+    parse_releasing(bytes, None)
+}
+
+/// [`parse`], telling `release` (when given) about each window of the
+/// KV section once it is checked, so that a mapped file's pages can be
+/// handed back to the page cache during the scan (the open then never holds
+/// a tokenizer-sized KV section resident; reading it later faults it back).
+pub(crate) fn parse_releasing(
+    bytes: &[u8],
+    release: Option<&dyn Fn(std::ops::Range<usize>)>,
+) -> Result<GgufFile> {
+    let mut c = Cursor::new(bytes, 0);
+    c.release = release;
     if !bytes.starts_with(&MAGIC) {
         return Err(Error::format("not a GGUF file (magic is not \"GGUF\")"));
     }

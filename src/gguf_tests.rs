@@ -766,3 +766,84 @@ fn random_multi_byte_mutations_never_panic() {
         }
     }
 }
+
+/// A KV "k" holding a string array of `items` (raw bytes each).
+fn string_array(items: &[Vec<u8>]) -> G {
+    let mut g = G::header(0, 1)
+        .str("k")
+        .u32(9)
+        .u32(8)
+        .u64(items.len() as u64);
+    for it in items {
+        g = g.u64(it.len() as u64).raw(it);
+    }
+    g
+}
+
+#[test]
+fn string_arrays_are_checked_string_by_string_whatever_the_fast_path() {
+    let word = |s: &str| s.as_bytes().to_vec();
+    let long = "é".repeat(100); // 200 bytes: a length prefix with a byte >= 0x80
+    let huge = "ü".repeat(40_000); // 80,000 bytes: prefix bytes 0x80 0x38 0x01
+    let mut ok: Vec<Vec<u8>> = (0..40_000).map(|i| word(&format!("▁t{i}"))).collect();
+    ok[7] = Vec::new();
+    ok[20_000] = word(&long);
+    ok[30_000] = word(&huge);
+    let g = string_array(&ok);
+    let f = parse(&g.0).expect("valid strings, ASCII and not, across chunks");
+    let meta = crate::meta::GgufMeta::new(f.kv);
+    let m = crate::meta::Meta::gguf(&g.0, &meta);
+    let Some(crate::MetaValue::Array(a)) = m.value("k") else {
+        panic!("an array")
+    };
+    assert!(a
+        .strs()
+        .eq(ok.iter().map(|b| std::str::from_utf8(b).unwrap())));
+
+    // Invalid UTF-8 anywhere fails, naming the offset: in a chunk whose
+    // prefixes are ASCII, after a long string, and a lead byte cut by the
+    // string's end (the next prefix must not complete it).
+    for (at, bad) in [
+        (3usize, vec![b'a', 0xff]),
+        (20_001, vec![0xc3]),
+        (39_999, vec![b'x', 0xe2, 0x96]),
+        (16_384, vec![0xed, 0xa0, 0x80]),
+    ] {
+        let mut items = ok.clone();
+        items[at] = bad;
+        assert_err(
+            &string_array(&items).0,
+            ErrorKind::BadFormat,
+            "string value at offset",
+        );
+    }
+    // A length past the end inside the run is a bound error, not UTF-8.
+    let mut g = string_array(&ok[..3]);
+    g.0.truncate(g.0.len() - 2);
+    assert_err(&g.0, ErrorKind::BadFormat, "exceeds");
+}
+
+#[test]
+fn a_large_kv_section_reads_back_after_its_pages_were_released() {
+    // 5 MB of strings: open from a path hands checked 2 MiB windows of the
+    // mapping back to the page cache; reading them later faults them in.
+    let items: Vec<Vec<u8>> = (0..200_000)
+        .map(|i| format!("▁token{i:07}").into_bytes())
+        .collect();
+    let g = string_array(&items);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.gguf");
+    std::fs::write(&path, &g.0).unwrap();
+    let f = crate::TensorFile::open(&path).unwrap();
+    let m = f.meta().unwrap();
+    let Some(crate::MetaValue::Array(a)) = m.value("k") else {
+        panic!("an array")
+    };
+    assert_eq!(a.len(), items.len());
+    assert!(a
+        .strs()
+        .eq(items.iter().map(|b| std::str::from_utf8(b).unwrap())));
+    assert_eq!(a.str(123_456), Some("▁token0123456"));
+    let json: serde_json::Value = f.metadata().unwrap();
+    assert_eq!(json["k"][199_999], "▁token0199999");
+}

@@ -27,7 +27,6 @@ use crate::gguf::{Kv, ValueType};
 /// The type of a metadata value. The numbers are GGUF's value types; JSON
 /// metadata adds `Null` and `Json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
 pub enum MetaType {
     /// Unsigned 8-bit integer.
     U8 = 0,
@@ -180,12 +179,19 @@ impl<'a> MetaArray<'a> {
     /// array indexes its strings once (one allocation per array, none per
     /// string); [`MetaArray::strs`] needs no index.
     pub fn str(&self, i: usize) -> Option<&'a str> {
+        // Validated UTF-8 at open; the fallback only guards against a bug.
+        self.str_bytes(i)
+            .map(|b| std::str::from_utf8(b).unwrap_or(""))
+    }
+
+    /// [`MetaArray::str`] as bytes (for C, which takes pointer + length).
+    pub(crate) fn str_bytes(&self, i: usize) -> Option<&'a [u8]> {
         if self.item != MetaType::String || i >= self.len {
             return None;
         }
         let offsets = self.offsets?.get_or_init(|| {
             let mut at = 0;
-            self.strs()
+            self.strs_bytes()
                 .map(|s| {
                     let o = at;
                     at += 8 + s.len();
@@ -198,6 +204,32 @@ impl<'a> MetaArray<'a> {
 
     /// Every item of a string array, in order (empty for other arrays).
     pub fn strs(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.strs_bytes()
+            .map(|b| std::str::from_utf8(b).unwrap_or(""))
+    }
+
+    /// Calls `f(j, bytes)` for items `first + j`, `j < count`, of a string
+    /// array (in range: checked by the caller), in one tight pass.
+    pub(crate) fn each_str_bytes(
+        &self,
+        first: usize,
+        count: usize,
+        mut f: impl FnMut(usize, &'a [u8]),
+    ) {
+        let mut rest = self.items;
+        for j in 0..first + count {
+            let (len, r) = rest.split_at(8);
+            let len = u64::from_le_bytes(len.try_into().expect("8 bytes")) as usize;
+            let (s, r) = r.split_at(len);
+            rest = r;
+            if j >= first {
+                f(j - first, s);
+            }
+        }
+    }
+
+    /// [`MetaArray::strs`] as bytes: one pass over the length prefixes.
+    pub(crate) fn strs_bytes(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         let n = if self.item == MetaType::String {
             self.len
         } else {
@@ -213,12 +245,11 @@ impl<'a> MetaArray<'a> {
     }
 }
 
-/// The GGUF string at `at` (validated at open) and the offset after it.
-fn string_at(b: &[u8], at: usize) -> (&str, usize) {
+/// The bytes of the GGUF string at `at` (checked at open) and the offset
+/// after it.
+fn string_at(b: &[u8], at: usize) -> (&[u8], usize) {
     let len = u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes")) as usize;
-    let s = &b[at + 8..at + 8 + len];
-    // Validated UTF-8 at open; the fallback only guards against a bug.
-    (std::str::from_utf8(s).unwrap_or(""), at + 8 + len)
+    (&b[at + 8..at + 8 + len], at + 8 + len)
 }
 
 /// A GGUF file's KV index plus the lazy string-offset tables.
@@ -474,7 +505,7 @@ fn gguf_value<'a>(b: &'a [u8], e: &Kv, offsets: &'a OnceLock<Box<[usize]>>) -> M
             value: le!(f64),
         },
         ValueType::Bool => MetaValue::Bool(v[0] == 1),
-        ValueType::String => MetaValue::Str(string_at(v, 0).0),
+        ValueType::String => MetaValue::Str(std::str::from_utf8(string_at(v, 0).0).unwrap_or("")),
         ValueType::Array => {
             let (item, len) = e.array_header(b).expect("validated array");
             MetaValue::Array(MetaArray {

@@ -60,7 +60,11 @@ pub(crate) enum Kind {
 ///
 /// Changing or truncating a mapped file while it is open is undefined
 /// behaviour (on Linux the process gets SIGBUS on access); replace files by
-/// writing a new one and renaming it, as [`crate::Writer`] does.
+/// writing a new one and renaming it, as [`crate::Writer`] does. The one
+/// sanctioned change is an in-place edit through [`crate::Editor`]: the
+/// mapping is shared, so tensor bytes (and, after its flush, stored
+/// checksums) seen through an open `TensorFile` change as the editor writes;
+/// copy data out first if it must stay fixed.
 pub struct TensorFile<'a> {
     backing: Backing<'a>,
     path: Option<PathBuf>,
@@ -190,7 +194,8 @@ impl TensorFile<'static> {
     /// Like `open`, but refuses shard indexes (a shard may not be a set).
     pub(crate) fn open_single(path: &Path) -> Result<TensorFile<'static>> {
         let map = map_file(path)?;
-        let kind = parse(&map).map_err(|e| e.in_file(path))?;
+        let release = |r: std::ops::Range<usize>| release_pages(&map, r);
+        let kind = parse(&map, Some(&release)).map_err(|e| e.in_file(path))?;
         Ok(TensorFile {
             backing: Backing::Mmap(map),
             path: Some(path.to_path_buf()),
@@ -214,7 +219,7 @@ impl TensorFile<'static> {
         // appends never change bytes a committed root reaches.
         let map = unsafe { memmap2::Mmap::map(file) }
             .map_err(|e| Error::io(path, "cannot memory-map", e))?;
-        let kind = parse(&map).map_err(|e| e.in_file(path))?;
+        let kind = parse(&map, None).map_err(|e| e.in_file(path))?;
         Ok(TensorFile {
             backing: Backing::Mmap(map),
             path: Some(path.to_path_buf()),
@@ -313,12 +318,29 @@ fn file_type_name(t: std::fs::FileType) -> &'static str {
     "not a file, directory or device"
 }
 
-/// Recognises and validates a single file (never a shard set).
-pub(crate) fn parse(b: &[u8]) -> Result<Kind> {
+/// Hands checked pages of a mapping back to the page cache: a scan of a
+/// large metadata section (a GGUF tokenizer) then never holds it all
+/// resident, and what the caller reads later faults back in.
+fn release_pages(map: &memmap2::Mmap, r: std::ops::Range<usize>) {
+    #[cfg(unix)]
+    // SAFETY: the mapping is read-only and backed by the file; MADV_DONTNEED
+    // only drops its page table entries, and the next access reads the same
+    // file bytes back (the file may not change while mapped: the documented
+    // contract of every open). Failure only means the pages stay resident.
+    let _ =
+        unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, r.start, r.len()) };
+    #[cfg(not(unix))]
+    let _ = (map, r);
+}
+
+/// Recognises and validates a single file (never a shard set); `release`
+/// (for mapped files) may drop pages the scan is done with (see
+/// [`release_pages`]).
+pub(crate) fn parse(b: &[u8], release: Option<&dyn Fn(std::ops::Range<usize>)>) -> Result<Kind> {
     match detect(b) {
         Some(Detected::Native) => native::parse(b).map(Kind::Native),
         Some(Detected::Safetensors) => foreign::safetensors(b).map(|f| Kind::Foreign(Box::new(f))),
-        Some(Detected::Gguf) => foreign::gguf(b).map(|f| Kind::Foreign(Box::new(f))),
+        Some(Detected::Gguf) => foreign::gguf(b, release).map(|f| Kind::Foreign(Box::new(f))),
         Some(Detected::ShardIndex) => Err(Error::new(
             ErrorKind::Unsupported,
             "a shard index can only be opened from a path (its shards are files beside it)",
@@ -375,7 +397,7 @@ impl<'a> TensorFile<'a> {
             return Err(Error::format("buffer is empty (0 bytes)"));
         }
         Ok(TensorFile {
-            kind: parse(bytes)?,
+            kind: parse(bytes, None)?,
             backing: Backing::Borrowed(bytes),
             path: None,
             json_meta: OnceLock::new(),

@@ -137,7 +137,10 @@ fn check_crash_states(path: &Path, append: impl FnOnce(&mut Appender), rng: &mut
             (0..256).map(|_| rng.next()).collect()
         };
         for mask in subsets {
-            let kept: Vec<&Op> = (0..n).filter(|i| mask >> i & 1 == 1).map(|i| &epoch[i]).collect();
+            let kept: Vec<&Op> = (0..n)
+                .filter(|i| mask >> i & 1 == 1)
+                .map(|i| &epoch[i])
+                .collect();
             // Four tear points for the last kept write (sector boundaries).
             for _ in 0..4 {
                 let mut state = durable.clone();
@@ -150,9 +153,12 @@ fn check_crash_states(path: &Path, append: impl FnOnce(&mut Appender), rng: &mut
                     };
                     apply(&mut state, op, torn);
                 }
-                let got = content(&state)
-                    .unwrap_or_else(|e| panic!("crash state fails to open: {e}"));
-                assert!(got == old || got == new, "crash state is neither old nor new");
+                let got =
+                    content(&state).unwrap_or_else(|e| panic!("crash state fails to open: {e}"));
+                assert!(
+                    got == old || got == new,
+                    "crash state is neither old nor new"
+                );
                 if checked % 16 == 0 {
                     append_after_crash(&state, &got);
                 }
@@ -174,7 +180,8 @@ fn append_after_crash(state: &[u8], held: &Content) {
     let path = dir.path().join("again.tenzor");
     std::fs::write(&path, state).unwrap();
     let mut a = Appender::open(&path, Default::default()).unwrap();
-    a.add_tensor("after.crash", DType::U8, &[2], &[9, 9]).unwrap();
+    a.add_tensor("after.crash", DType::U8, &[2], &[9, 9])
+        .unwrap();
     a.commit().unwrap();
     let (meta, tensors) = content(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(meta, held.0);

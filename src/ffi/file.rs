@@ -18,7 +18,7 @@ use crate::tensor::Tensor;
 /// made NUL-terminated copy of its metadata. Immutable after creation but
 /// for the `OnceLock`, so sharing it between threads is sound.
 pub(crate) struct FileHandle {
-    file: TensorFile<'static>,
+    pub(super) file: TensorFile<'static>,
     metadata: OnceLock<CString>,
 }
 
@@ -42,13 +42,13 @@ impl FileHandle {
     ///
     /// # Safety
     /// `p` must be NULL or come from `FileHandle::into_raw` and not be closed.
-    unsafe fn from_ptr<'a>(p: *const tenzor_file) -> FfiResult<&'a FileHandle> {
+    pub(super) unsafe fn from_ptr<'a>(p: *const tenzor_file) -> FfiResult<&'a FileHandle> {
         // SAFETY: per the contract, a non-NULL `p` is a live FileHandle.
         unsafe { p.cast::<FileHandle>().as_ref() }.ok_or_else(|| Failure::null("file"))
     }
 
     /// How messages name this file: its path, or "memory buffer".
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         match self.file.path() {
             Some(p) => p.display().to_string(),
             None => "memory buffer".to_string(),

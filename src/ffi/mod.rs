@@ -12,8 +12,9 @@
 //! - each doc comment says who owns what a call returns and until when.
 //!
 //! Layout: `error` (statuses, last error), `panic` (the boundary), `types`
-//! (handles, views, dtype numbers), `file` (reading), `writer` (writing),
-//! `editor` (editing in place), `appender` (appending);
+//! (handles, views, dtype numbers), `file` (reading), `meta` (typed
+//! metadata by key), `writer` (writing), `editor` (editing in place),
+//! `appender` (appending);
 //! the few stateless functions live here.
 
 #![allow(non_camel_case_types)]
@@ -26,6 +27,7 @@ pub mod appender;
 pub mod editor;
 pub mod error;
 pub mod file;
+pub mod meta;
 mod panic;
 pub mod types;
 pub mod writer;

@@ -21,6 +21,21 @@ then
     python3 -m pip install -q --disable-pip-version-check "safetensors==0.8.0" "gguf==0.19.0" numpy
 fi
 
+# The Python package's tests (scripts/test-python.sh): pytest, ml_dtypes and
+# torch. torch comes from PyTorch's CPU-only index (a fraction of the size of
+# the default CUDA build); it is installed only when missing.
+for pkg in pytest ml_dtypes; do
+    if ! python3 -c "import $pkg" 2>/dev/null; then
+        echo "install-deps: pip install $pkg"
+        python3 -m pip install -q --disable-pip-version-check "$pkg"
+    fi
+done
+if ! python3 -c "import torch" 2>/dev/null; then
+    echo "install-deps: pip install torch (CPU build)"
+    python3 -m pip install -q --disable-pip-version-check torch \
+        --index-url https://download.pytorch.org/whl/cpu
+fi
+
 for c in clippy rustfmt; do
     if ! cargo "$c" --version >/dev/null 2>&1; then
         rustup component add "$c"

@@ -81,6 +81,7 @@ void test_threads(void);
 void test_load(void);
 void test_edit(void);
 void test_paths(void);
+void test_append(void);
 void test_meta(void);
 int header_twice_a(void);
 int header_twice_b(void);

@@ -127,6 +127,7 @@ int main(int argc, char **argv) {
     test_load();
     test_edit();
     test_paths();
+    test_append();
     test_meta();
 
     printf("%d checks: %d passed, %d failed\n", tz_checks, tz_checks - tz_failures, tz_failures);

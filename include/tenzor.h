@@ -141,6 +141,13 @@ typedef uint32_t tenzor_status;
 #endif // __cplusplus
 
 /**
+ * An existing .tenzor file opened for appending (opaque). Use from one
+ * thread at a time. Created by `tenzor_appender_open`, released by
+ * `tenzor_appender_commit` or `tenzor_appender_abort`.
+ */
+typedef struct tenzor_appender tenzor_appender;
+
+/**
  * An existing file opened for editing tensor bytes in place (opaque). Use
  * from one thread at a time. Created by `tenzor_editor_open`, released by
  * `tenzor_editor_close`.
@@ -169,61 +176,29 @@ typedef struct tenzor_writer tenzor_writer;
 typedef uint32_t tenzor_dtype;
 
 /**
- * One tensor of a file open for editing, with a writable pointer to its
- * bytes inside the file's shared mapping. Every pointer in it stays valid
- * until `tenzor_editor_close` on that editor; nothing in it is owned by the
- * caller. Write at most `size` bytes at `data`: the view carries no other
- * bound, and bytes past it belong to other tensors or to the file's index.
- * Writes through `data` are allowed until the next `tenzor_editor_flush`
- * (or the close); to write again after a flush, fetch the view again, which
- * marks the file as being edited again.
+ * Options of `tenzor_writer_create`. Zero means "the default" for every
+ * field, so `tenzor_writer_options o = {0};` then setting what you need is
+ * the intended use. The reservations are hints: too small costs one extra
+ * copy of the data at finish, too large leaves zero padding in the file.
  */
-typedef struct tenzor_tensor_mut {
+typedef struct tenzor_writer_options {
     /**
-     * The name, NUL-terminated (read-only); NULL for legacy v1 files, which store only hashes.
-     */
-    const char *name;
-    /**
-     * Length of the name in bytes, without the NUL (0 when `name` is NULL).
-     */
-    size_t name_len;
-    /**
-     * FNV-1a 64 hash of the name.
-     */
-    uint64_t name_hash;
-    /**
-     * Element type, a `TENZOR_DTYPE_*` number.
-     */
-    tenzor_dtype dtype;
-    /**
-     * Number of dimensions, 0 (a scalar) to `TENZOR_MAX_DIMS`.
-     */
-    size_t ndim;
-    /**
-     * Dimensions, outermost first; entries at `ndim` and beyond are 0.
-     */
-    uint64_t shape[TENZOR_MAX_DIMS];
-    /**
-     * The tensor's bytes, writable, inside the mapping (never NULL, even when `size` is 0).
-     */
-    void *data;
-    /**
-     * Number of bytes at `data`: the bound of every write.
-     */
-    size_t size;
-    /**
-     * Absolute offset of the data in the file.
-     */
-    uint64_t file_offset;
-    /**
-     * Actual alignment of `data`: the largest power of two up to 65536 dividing its address.
+     * Per-tensor alignment: a power of two from 64 to 65536 (0: 64; 4096 gives page-aligned tensors).
      */
     uint64_t alignment;
     /**
-     * Position in the order the tensors were written (what `tenzor_editor_get_tensor_at` takes).
+     * Expected number of tensors (0: 16).
      */
-    size_t position;
-} tenzor_tensor_mut;
+    uint64_t reserve_tensors;
+    /**
+     * Expected total bytes of tensor names (0: 1024).
+     */
+    uint64_t reserve_name_bytes;
+    /**
+     * Expected bytes of JSON metadata (0: 1024).
+     */
+    uint64_t reserve_metadata_bytes;
+} tenzor_writer_options;
 
 /**
  * One tensor, borrowed from an open file: every pointer in it points into
@@ -285,6 +260,63 @@ typedef struct tenzor_tensor {
      */
     size_t position;
 } tenzor_tensor;
+
+/**
+ * One tensor of a file open for editing, with a writable pointer to its
+ * bytes inside the file's shared mapping. Every pointer in it stays valid
+ * until `tenzor_editor_close` on that editor; nothing in it is owned by the
+ * caller. Write at most `size` bytes at `data`: the view carries no other
+ * bound, and bytes past it belong to other tensors or to the file's index.
+ * Writes through `data` are allowed until the next `tenzor_editor_flush`
+ * (or the close); to write again after a flush, fetch the view again, which
+ * marks the file as being edited again.
+ */
+typedef struct tenzor_tensor_mut {
+    /**
+     * The name, NUL-terminated (read-only); NULL for legacy v1 files, which store only hashes.
+     */
+    const char *name;
+    /**
+     * Length of the name in bytes, without the NUL (0 when `name` is NULL).
+     */
+    size_t name_len;
+    /**
+     * FNV-1a 64 hash of the name.
+     */
+    uint64_t name_hash;
+    /**
+     * Element type, a `TENZOR_DTYPE_*` number.
+     */
+    tenzor_dtype dtype;
+    /**
+     * Number of dimensions, 0 (a scalar) to `TENZOR_MAX_DIMS`.
+     */
+    size_t ndim;
+    /**
+     * Dimensions, outermost first; entries at `ndim` and beyond are 0.
+     */
+    uint64_t shape[TENZOR_MAX_DIMS];
+    /**
+     * The tensor's bytes, writable, inside the mapping (never NULL, even when `size` is 0).
+     */
+    void *data;
+    /**
+     * Number of bytes at `data`: the bound of every write.
+     */
+    size_t size;
+    /**
+     * Absolute offset of the data in the file.
+     */
+    uint64_t file_offset;
+    /**
+     * Actual alignment of `data`: the largest power of two up to 65536 dividing its address.
+     */
+    uint64_t alignment;
+    /**
+     * Position in the order the tensors were written (what `tenzor_editor_get_tensor_at` takes).
+     */
+    size_t position;
+} tenzor_tensor_mut;
 
 /**
  * The on-disk format of an open file: one of the `TENZOR_FORMAT_*`
@@ -395,31 +427,6 @@ typedef struct tenzor_str {
      */
     size_t len;
 } tenzor_str;
-
-/**
- * Options of `tenzor_writer_create`. Zero means "the default" for every
- * field, so `tenzor_writer_options o = {0};` then setting what you need is
- * the intended use. The reservations are hints: too small costs one extra
- * copy of the data at finish, too large leaves zero padding in the file.
- */
-typedef struct tenzor_writer_options {
-    /**
-     * Per-tensor alignment: a power of two from 64 to 65536 (0: 64; 4096 gives page-aligned tensors).
-     */
-    uint64_t alignment;
-    /**
-     * Expected number of tensors (0: 16).
-     */
-    uint64_t reserve_tensors;
-    /**
-     * Expected total bytes of tensor names (0: 1024).
-     */
-    uint64_t reserve_name_bytes;
-    /**
-     * Expected bytes of JSON metadata (0: 1024).
-     */
-    uint64_t reserve_metadata_bytes;
-} tenzor_writer_options;
 
 /**
  * `read` on network and FUSE filesystems, `mmap` elsewhere.
@@ -832,6 +839,111 @@ uint64_t tenzor_hash_name(const char *name, size_t len);
  * `input` and `output` must be NULL or C strings.
  */
 tenzor_status tenzor_convert(const char *input, const char *output);
+
+/**
+ * Opens the .tenzor file at `path` (a NUL-terminated path) for appending,
+ * or creates it when it does not exist (then `create_opts`, which may be
+ * NULL for the defaults and is only read during this call, sets its
+ * alignment and reservations; an existing file keeps its alignment).
+ *
+ * Takes the file's write lock: while this appender lives, another
+ * appender or editor fails with `TENZOR_ERR_BUSY`. Readers are never
+ * blocked or disturbed: `tenzor_file` handles opened before the commit keep
+ * seeing the old content with unchanged bytes. A .safetensors, .gguf or
+ * legacy v1 file, or a shard index, is `TENZOR_ERR_UNSUPPORTED` (convert it
+ * first); a file carrying the edit mark is `TENZOR_ERR_CHECKSUM` (run
+ * `tenzor_rehash`). Opening changes nothing but cutting the leftovers of
+ * an earlier interrupted append.
+ *
+ * On success `*out` receives a handle owned by the caller, to be released
+ * by exactly one of `tenzor_appender_commit` or `tenzor_appender_abort`;
+ * on failure `*out` is unmodified. Use an appender from one thread at a
+ * time.
+ *
+ * # Safety
+ * `path` must be NULL or a C string, `create_opts` NULL or readable, `out`
+ * NULL or writable.
+ */
+tenzor_status tenzor_appender_open(const char *path, const struct tenzor_writer_options *create_opts, struct tenzor_appender **out);
+
+/**
+ * Adds one tensor, or replaces the committed tensor of that name (which
+ * keeps its position; its old bytes become dead space). The bytes are
+ * written to the file now (copied; the caller keeps ownership of every
+ * argument) and become part of the content at `tenzor_appender_commit`.
+ * Arguments as for `tenzor_writer_add`; a name added twice in one session
+ * is `TENZOR_ERR_DUPLICATE_NAME`; a full disk is `TENZOR_ERR_IO` naming the
+ * file (the committed content is intact; abort the appender).
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender; `name` NULL or a C string;
+ * `shape` NULL or `ndim` readable values; `data` NULL or `len` readable bytes.
+ */
+tenzor_status tenzor_appender_add(struct tenzor_appender *appender, const char *name, tenzor_dtype dtype, size_t ndim, const uint64_t *shape, const void *data, size_t len);
+
+/**
+ * Adds (or replaces) a tensor whose bytes the caller writes in place:
+ * `*data` receives a pointer to its bytes inside the file (a shared
+ * writable mapping, zero-filled). It stays valid until
+ * `tenzor_appender_commit` or `tenzor_appender_abort` (using it afterwards
+ * is undefined behaviour) and is never NULL; the checksum is computed at
+ * commit. Arguments as for `tenzor_writer_reserve`; on failure `*data` is
+ * unmodified.
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender; `name` NULL or a C string;
+ * `shape` NULL or `ndim` readable values; `data` NULL or writable.
+ */
+tenzor_status tenzor_appender_reserve(struct tenzor_appender *appender, const char *name, tenzor_dtype dtype, size_t ndim, const uint64_t *shape, void **data);
+
+/**
+ * Replaces the file's metadata, at commit, with the `len` bytes of JSON at
+ * `json` (a JSON object; need not be NUL-terminated; copied). Errors as
+ * for `tenzor_writer_set_metadata`.
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender; `json` NULL or `len`
+ * readable bytes.
+ */
+tenzor_status tenzor_appender_set_metadata(struct tenzor_appender *appender, const char *json, size_t len);
+
+/**
+ * Looks up `name` as the file will hold it after commit: a tensor added in
+ * this session, else the committed one (mode `a+`). On success `*out`
+ * receives a view whose pointers stay valid until
+ * `tenzor_appender_commit` or `tenzor_appender_abort`; a reserved
+ * tensor's `has_checksum` is false until commit. Unknown name:
+ * `TENZOR_ERR_NOT_FOUND`, `*out` unmodified.
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender, `name` NULL or a C string,
+ * `out` NULL or writable.
+ */
+tenzor_status tenzor_appender_get_tensor(struct tenzor_appender *appender, const char *name, struct tenzor_tensor *out);
+
+/**
+ * Commits: makes the added tensors and metadata the file's content,
+ * durably and crash-safely (FORMAT.md, "Commit protocol"), and releases
+ * the write lock. The appender is consumed whatever the outcome: do not
+ * use or abort it afterwards, and stop using every pointer it handed out.
+ * On failure (`TENZOR_ERR_IO` naming the file) the file holds its old
+ * content, or the new one if the failure came after the commit point.
+ * NULL gives `TENZOR_ERR_NULL_ARGUMENT`.
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender, not used after this call.
+ */
+tenzor_status tenzor_appender_commit(struct tenzor_appender *appender);
+
+/**
+ * Abandons an appender: the file keeps its committed content (the bytes
+ * written since open are cut off) and the write lock is released. Every
+ * pointer it handed out becomes invalid. NULL is a no-op.
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender, not used after this call.
+ */
+void tenzor_appender_abort(struct tenzor_appender *appender);
 
 /**
  * Opens the existing tensor file at `path` (a NUL-terminated path) for
@@ -1454,6 +1566,41 @@ tenzor_status tenzor_writer_add(struct tenzor_writer *writer, const char *name, 
  * `writer` must be NULL or a live writer; `json` NULL or `len` readable bytes.
  */
 tenzor_status tenzor_writer_set_metadata(struct tenzor_writer *writer, const char *json, size_t len);
+
+/**
+ * Adds a tensor whose bytes the caller writes in place: `*data` receives a
+ * pointer to its `size` bytes (dtype x shape) inside the output file, a
+ * shared writable mapping, zero-filled, with no intermediate buffer. Write
+ * the bytes there at any time before `tenzor_writer_finish`, which
+ * computes the checksum. The pointer stays valid until
+ * `tenzor_writer_finish` or `tenzor_writer_abort` (using it afterwards is
+ * undefined behaviour); it is never NULL, even for 0 bytes. The caller
+ * owns nothing: never free it.
+ *
+ * Arguments and their errors as for `tenzor_writer_add` (without data);
+ * on failure `*data` is unmodified. Tensors bigger than memory are fine:
+ * pages are written back to the file as the kernel needs.
+ *
+ * # Safety
+ * `writer` must be NULL or a live writer; `name` NULL or a C string;
+ * `shape` NULL or `ndim` readable values; `data` NULL or writable.
+ */
+tenzor_status tenzor_writer_reserve(struct tenzor_writer *writer, const char *name, tenzor_dtype dtype, size_t ndim, const uint64_t *shape, void **data);
+
+/**
+ * Reads back a tensor already added to this unfinished writer (by
+ * `tenzor_writer_add` or `tenzor_writer_reserve`), by name, from the
+ * output file. On success `*out` receives a view whose pointers stay
+ * valid until `tenzor_writer_finish` or `tenzor_writer_abort`; for a
+ * reserved tensor `data` shows what was written so far and `has_checksum`
+ * is false (computed at finish). Unknown name: `TENZOR_ERR_NOT_FOUND`;
+ * `*out` is then unmodified.
+ *
+ * # Safety
+ * `writer` must be NULL or a live writer, `name` NULL or a C string, `out`
+ * NULL or writable.
+ */
+tenzor_status tenzor_writer_get_tensor(struct tenzor_writer *writer, const char *name, struct tenzor_tensor *out);
 
 /**
  * Completes the file: writes the index, syncs, and renames it over the

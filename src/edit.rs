@@ -341,7 +341,9 @@ impl Drop for Editor {
     /// Flushes what was not flushed; errors are lost here (call
     /// [`Editor::close`] to see them), and the mark then stays set.
     fn drop(&mut self) {
-        if !self.dirty.is_empty() {
+        // Not while unwinding from a panic in a flush: a second panic
+        // would abort the process (and the C boundary must contain it).
+        if !self.dirty.is_empty() && !std::thread::panicking() {
             let _ = self.flush();
         }
     }

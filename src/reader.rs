@@ -148,8 +148,9 @@ pub struct AppendLayout {
     pub appendable: bool,
     /// The generation open: 0 for the header's, n after n appends.
     pub generation: u64,
-    /// Bytes no tensor or index of this generation uses (superseded tensors,
-    /// older indexes, padding, the root area); `tenzor compact` drops them.
+    /// Appendable files: bytes no tensor or index of this generation uses
+    /// (superseded tensors, older indexes, padding, the root area), which
+    /// `tenzor compact` drops; 0 for a canonical file.
     pub dead_bytes: u64,
     /// Bytes up to the end of the newest committed generation.
     pub committed_bytes: u64,

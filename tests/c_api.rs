@@ -19,6 +19,7 @@ const C_SOURCES: &[&str] = &[
     "test_meta.c",
     "test_edit.c",
     "test_paths.c",
+    "test_append.c",
     "header_twice_a.c",
     "header_twice_b.c",
 ];

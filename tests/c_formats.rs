@@ -12,18 +12,7 @@ use std::process::Command;
 use common::*;
 
 fn build(dir: &Path) -> PathBuf {
-    let libs = shared_lib_dir(dir);
-    let exe = dir.join("dump_any");
-    let mut cc = compiler(false);
-    cc.arg(root().join("c_tests/dump_any.c"))
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(&libs)
-        .arg(format!("-Wl,-rpath,{}", libs.display()))
-        .arg("-ltenzor");
-    run_ok(&mut cc, "compiling c_tests/dump_any.c");
-    exe
+    build_c_program(dir, "dump_any")
 }
 
 fn fnv1a(b: &[u8]) -> String {

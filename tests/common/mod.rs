@@ -255,3 +255,20 @@ pub fn legacy_sample() -> Vec<u8> {
         ],
     )
 }
+
+/// Compiles the one-file C program `c_tests/<name>.c` into `dir/<name>`,
+/// linked against the shared library (found at run time through an rpath).
+pub fn build_c_program(dir: &Path, name: &str) -> PathBuf {
+    let libs = shared_lib_dir(dir);
+    let exe = dir.join(name);
+    let mut cc = compiler(false);
+    cc.arg(root().join(format!("c_tests/{name}.c")))
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(&libs)
+        .arg(format!("-Wl,-rpath,{}", libs.display()))
+        .arg("-ltenzor");
+    run_ok(&mut cc, &format!("compiling c_tests/{name}.c"));
+    exe
+}

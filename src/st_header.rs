@@ -41,12 +41,22 @@ use crate::format::{self, MAX_DIMS};
 /// The official crate's cap on the header length.
 pub(crate) const MAX_HEADER_SIZE: u64 = 100_000_000;
 
-/// A string of the header: a range of the header text, or of the arena
-/// (for strings whose escapes had to be decoded).
+/// A string of a JSON text: a range of the text, or of an arena (for
+/// strings whose escapes had to be decoded). Also used by `meta`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Text {
     Header(u32, u32),
     Arena(u32, u32),
+}
+
+impl Text {
+    /// The string, given the text and the arena it was read with.
+    pub fn resolve<'a>(self, text: &'a str, arena: &'a str) -> &'a str {
+        match self {
+            Text::Header(s, l) => &text[s as usize..(s + l) as usize],
+            Text::Arena(s, l) => &arena[s as usize..(s + l) as usize],
+        }
+    }
 }
 
 /// One tensor as the header declares it (offsets relative to the data).
@@ -74,10 +84,7 @@ pub(crate) struct Scanned<'h> {
 impl Scanned<'_> {
     /// The text of a name.
     pub fn text(&self, t: Text) -> &str {
-        match t {
-            Text::Header(s, l) => &self.header[s as usize..(s + l) as usize],
-            Text::Arena(s, l) => &self.arena[s as usize..(s + l) as usize],
-        }
+        t.resolve(self.header, &self.arena)
     }
 }
 
@@ -320,10 +327,11 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_, 'de> {
     }
 }
 
-/// A key: a slice of the header, or decoded into the arena.
-struct KeySeed<'a> {
-    base: usize,
-    arena: &'a mut String,
+/// A string (a key, or a value that must be a string): a slice of the
+/// text that starts at address `base`, or decoded into the arena.
+pub(crate) struct KeySeed<'a> {
+    pub base: usize,
+    pub arena: &'a mut String,
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {

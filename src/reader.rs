@@ -173,7 +173,8 @@ impl TensorFile<'static> {
                 json_meta: OnceLock::new(),
             });
         }
-        let file = TensorFile::open_single(path)?;
+        // The same mapping serves the file: one open and one mmap.
+        let file = TensorFile::from_map(path, map)?;
         if let Some((0, count)) = shards::gguf_split_info(&file) {
             let set = shards::open_gguf_split(path, file, count).map_err(|e| e.in_file(path))?;
             return Ok(TensorFile {
@@ -188,7 +189,11 @@ impl TensorFile<'static> {
 
     /// Like `open`, but refuses shard indexes (a shard may not be a set).
     pub(crate) fn open_single(path: &Path) -> Result<TensorFile<'static>> {
-        let map = map_file(path)?;
+        TensorFile::from_map(path, map_file(path)?)
+    }
+
+    /// Validates a file mapped from `path` (never a shard set).
+    fn from_map(path: &Path, map: memmap2::Mmap) -> Result<TensorFile<'static>> {
         let release = |r: std::ops::Range<usize>| release_pages(&map, r);
         let kind = parse(&map, Some(&release)).map_err(|e| e.in_file(path))?;
         Ok(TensorFile {

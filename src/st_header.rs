@@ -63,6 +63,8 @@ impl Text {
 #[derive(Debug, Clone)]
 pub(crate) struct Declared {
     pub name: Text,
+    /// FNV-1a of the name.
+    pub hash: u64,
     pub dtype: DType,
     pub ndim: u8,
     pub shape: [u64; MAX_DIMS],
@@ -126,11 +128,12 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned<'_>> {
     let mut st = Scanned {
         header,
         arena: String::new(),
-        tensors: Vec::new(),
+        // A tensor entry takes some 80 bytes of JSON: one allocation each.
+        tensors: Vec::with_capacity(header.len() / 80),
         order: Vec::new(),
         metadata: None,
     };
-    let mut raws = Vec::new();
+    let mut raws = Vec::with_capacity(header.len() / 80);
     let mut de = serde_json::Deserializer::from_str(header);
     let top = HeaderVisitor {
         st: &mut st,
@@ -143,7 +146,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned<'_>> {
                 "safetensors header is not a valid JSON object: {e}"
             ))
         })?;
-    check_duplicates(&st)?;
+    check_duplicates(&mut st)?;
     if let Some(m) = st.metadata {
         check_metadata(m)?;
     }
@@ -154,14 +157,18 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned<'_>> {
 
 /// Header-wide rule: no key twice (serde_json and the official crate keep
 /// the last silently; two readers must not disagree on which one wins).
-fn check_duplicates(st: &Scanned<'_>) -> Result<()> {
+fn check_duplicates(st: &mut Scanned<'_>) -> Result<()> {
     // (hash, position) sorts as integers; only equal hashes compare names.
-    let meta = st.metadata.map(|_| "__metadata__");
-    let names = || st.tensors.iter().map(|t| st.text(t.name)).chain(meta);
-    let mut keys: Vec<(u64, u32)> = names()
-        .enumerate()
-        .map(|(i, n)| (format::fnv1a(n.as_bytes()), i as u32))
-        .collect();
+    // The hashes stay with the tensors for the index.
+    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(st.tensors.len() + 1);
+    for i in 0..st.tensors.len() {
+        let h = format::fnv1a(st.text(st.tensors[i].name).as_bytes());
+        st.tensors[i].hash = h;
+        keys.push((h, i as u32));
+    }
+    if st.metadata.is_some() {
+        keys.push((format::fnv1a(b"__metadata__"), st.tensors.len() as u32));
+    }
     keys.sort_unstable();
     let name = |i: u32| {
         st.tensors
@@ -316,6 +323,7 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_, 'de> {
             self.raws.push(raw);
             self.st.tensors.push(Declared {
                 name: key,
+                hash: 0,
                 dtype: DType::U8,
                 ndim: 0,
                 shape: [0; MAX_DIMS],

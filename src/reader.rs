@@ -231,10 +231,14 @@ impl TensorFile<'static> {
 
 /// Maps a whole file read-only (see [`open_regular`] for what it refuses).
 pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
-    let (file, _) = open_regular(path)?;
+    let (file, len) = open_regular(path)?;
+    let len = usize::try_from(len)
+        .map_err(|_| Error::format(format!("{len} bytes do not fit in memory")).in_file(path))?;
     // SAFETY: the map is read-only; the documented contract (and the
     // writer's rename-over) is that nobody modifies a file while mapped.
-    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, "cannot memory-map", e))
+    // The length is the one just stat'ed: no second fstat.
+    unsafe { memmap2::MmapOptions::new().len(len).map(&file) }
+        .map_err(|e| Error::io(path, "cannot memory-map", e))
 }
 
 /// Opens `path` for reading, without ever blocking, and returns it with its

@@ -410,20 +410,18 @@ impl<'de> Visitor<'de> for EntrySeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<(), A::Error> {
         let raw = self.0;
-        let mut field = String::new();
-        while m.next_key_seed(FieldSeed(&mut field))?.is_some() {
-            match field.as_str() {
-                "dtype" | "shape" | "data_offsets" if seen(raw, &field) => {
-                    let f = field.clone();
+        while let Some(field) = m.next_key_seed(FieldSeed)? {
+            match field {
+                Some(f) if seen(raw, f) => {
                     note(raw, || format!("field \"{f}\" appears twice"));
                     m.next_value_seed(Skip)?;
                 }
-                "dtype" => raw.dtype = Some(m.next_value_seed(DTypeSeed)?),
-                "shape" => {
+                Some("dtype") => raw.dtype = Some(m.next_value_seed(DTypeSeed)?),
+                Some("shape") => {
                     raw.shape_ok = Some(m.next_value_seed(ShapeSeed(raw))?);
                 }
-                "data_offsets" => raw.offsets = Some(m.next_value_seed(OffsetsSeed)?),
-                _ => m.next_value_seed(Skip)?,
+                Some(_) => raw.offsets = Some(m.next_value_seed(OffsetsSeed)?),
+                None => m.next_value_seed(Skip)?,
             }
         }
         Ok(())
@@ -467,26 +465,26 @@ fn seen(raw: &Raw, field: &str) -> bool {
     }
 }
 
-/// A field name, decoded into a reused buffer (names with escapes are
-/// still the field they spell, as for serde's derive).
-struct FieldSeed<'b>(&'b mut String);
+/// A field name: one of the three a tensor entry has, or `None` (names
+/// with escapes are still the field they spell, as for serde's derive).
+struct FieldSeed;
 
-impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+impl<'de> DeserializeSeed<'de> for FieldSeed {
+    type Value = Option<&'static str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for FieldSeed<'_> {
-    type Value = ();
+impl<'de> Visitor<'de> for FieldSeed {
+    type Value = Option<&'static str>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a field name")
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<(), E> {
-        self.0.clear();
-        self.0.push_str(v);
-        Ok(())
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(["dtype", "shape", "data_offsets"]
+            .into_iter()
+            .find(|f| *f == v))
     }
 }
 

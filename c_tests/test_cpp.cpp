@@ -159,6 +159,30 @@ int main(int argc, char **argv) {
     }
     CHECK(!exists(dropped) && tmp_files(dir) == 0);
 
+    // Editing in place: typed and byte writes, read back after close.
+    {
+        tenzor::editor e = tenzor::editor::open(out);
+        CHECK(e.size() == 3);
+        tenzor::mut_span<float> w = e.as<float>("weights");
+        CHECK(w.size() == 4);
+        w[0] = -1.0f;
+        CHECK(tenzor::file::open(out).edit_interrupted());
+        CHECK_THROWS(e.as<float>("step"), TENZOR_ERR_INVALID_ARGUMENT, "step");
+        CHECK_THROWS(e.bytes("nope"), TENZOR_ERR_NOT_FOUND, "'nope'");
+        CHECK_THROWS(tenzor::editor::open(out), TENZOR_ERR_BUSY, "write lock");
+        e.bytes("step")[0] = std::byte{7};
+        e.close();
+        CHECK_THROWS(e.flush(), TENZOR_ERR_INVALID_ARGUMENT, "after close");
+    }
+    {
+        tenzor::file f = tenzor::file::open(out);
+        CHECK(!f.edit_interrupted());
+        f.verify();
+        CHECK(f["weights"].as<float>()[0] == -1.0f && f["weights"].as<float>()[1] == 2.0f);
+        CHECK(f["step"].as<std::int64_t>()[0] == 7);
+        tenzor::rehash(out); // nothing stale: a no-op
+    }
+
     tenzor_writer_options bad{};
     bad.alignment = 3;
     CHECK_THROWS(tenzor::writer(dir + "/bad.tenzor", bad), TENZOR_ERR_INVALID_ARGUMENT, "alignment");

@@ -67,7 +67,25 @@ static void test_edit_and_reopen(void) {
     CHECK(v.size == before.size && v.dtype == before.dtype && v.ndim == 2);
     CHECK(v.file_offset == before.file_offset && v.position == before.position);
     CHECK(v.name != NULL && strcmp(v.name, EMBED) == 0 && v.name_len == strlen(EMBED));
-    memset(v.data, 0x5a, v.size); /* bounded by the view's size */
+    {
+        /* Writing exactly `size` bytes leaves the next tensor alone. */
+        const tenzor_file *g = NULL;
+        tenzor_tensor next;
+        unsigned char *copy = NULL;
+        CHECK_OK(tenzor_open(path, &g));
+        CHECK_OK(tenzor_get_tensor_at(g, v.position + 1, &next));
+        if (g != NULL) {
+            copy = malloc(next.size);
+        }
+        if (copy != NULL) {
+            memcpy(copy, next.data, next.size);
+            CHECK(next.file_offset >= v.file_offset + v.size);
+        }
+        memset(v.data, 0x5a, v.size); /* bounded by the view's size */
+        CHECK(copy != NULL && memcmp(copy, next.data, next.size) == 0);
+        free(copy);
+        tenzor_close(g);
+    }
     /* The earlier reader shares the pages: it sees the new bytes at once. */
     CHECK(((const unsigned char *)before.data)[0] == 0x5a);
     check_file(path, EMBED, 0x5a, 1, TENZOR_ERR_CHECKSUM);

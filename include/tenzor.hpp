@@ -84,6 +84,23 @@ template <class T> class span {
     std::size_t size_ = 0;
 };
 
+/// A minimal writable span, for tensors handed out by a tenzor::editor.
+template <class T> class mut_span {
+  public:
+    mut_span() noexcept = default;
+    mut_span(T *data, std::size_t size) noexcept : data_(data), size_(size) {}
+    T *data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    T *begin() const noexcept { return data_; }
+    T *end() const noexcept { return data_ + size_; }
+    T &operator[](std::size_t i) const noexcept { return data_[i]; }
+
+  private:
+    T *data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
 /// The library version string ("0.2.0").
 inline const char *version() noexcept { return tenzor_version(); }
 
@@ -216,6 +233,10 @@ class file {
     /// Recomputes all checksums; throws on a mismatch.
     void verify() const { detail::check(tenzor_verify(f_)); }
 
+    /// True when the file carries the edit mark (an edit under way or
+    /// interrupted; see tenzor_file_edit_interrupted).
+    bool edit_interrupted() const noexcept { return tenzor_file_edit_interrupted(f_); }
+
     const tenzor_file *get() const noexcept { return f_; }
 
     /// Iterates over the tensors in write order.
@@ -302,6 +323,68 @@ class writer {
     }
     tenzor_writer *w_ = nullptr;
 };
+
+/// An existing file open for editing tensor bytes in place (move-only; see
+/// tenzor_editor_open). The destructor closes it, flushing and ignoring a
+/// failure: call close() to see one.
+class editor {
+  public:
+    static editor open(const std::string &path) {
+        tenzor_editor *e = nullptr;
+        detail::check(tenzor_editor_open(path.c_str(), &e));
+        return editor(e);
+    }
+    editor(editor &&other) noexcept : e_(std::exchange(other.e_, nullptr)) {}
+    editor &operator=(editor &&other) noexcept {
+        if (this != &other) {
+            tenzor_editor_close(e_);
+            e_ = std::exchange(other.e_, nullptr);
+        }
+        return *this;
+    }
+    editor(const editor &) = delete;
+    editor &operator=(const editor &) = delete;
+    ~editor() { tenzor_editor_close(e_); }
+
+    std::size_t size() const noexcept { return tenzor_editor_tensor_count(e_); }
+
+    /// Hands the tensor called `name` out for writing: its bytes, writable
+    /// until the next flush() and valid until close().
+    mut_span<std::byte> bytes(const std::string &name) {
+        tenzor_tensor_mut v;
+        detail::check(tenzor_editor_get_tensor(live(), name.c_str(), &v));
+        return mut_span<std::byte>(static_cast<std::byte *>(v.data), v.size);
+    }
+    /// The same as elements of T; throws TENZOR_ERR_INVALID_ARGUMENT when T
+    /// does not match the dtype or the data is not aligned for T (nothing
+    /// is handed out then).
+    template <class T> mut_span<T> as(const std::string &name) {
+        tenzor_tensor_mut v;
+        detail::check(tenzor_editor_get_tensor(live(), name.c_str(), &v));
+        if (detail::dtype_of<T>::value != v.dtype || v.alignment < alignof(T)) {
+            throw error(TENZOR_ERR_INVALID_ARGUMENT,
+                        "tensor '" + name + "' is not of the requested element type or alignment");
+        }
+        return mut_span<T>(static_cast<T *>(v.data), v.size / sizeof(T));
+    }
+    /// Makes the edits durable and the file verifiable (tenzor_editor_flush).
+    void flush() { detail::check(tenzor_editor_flush(live())); }
+    /// Flushes and closes; the editor is spent afterwards, even on failure.
+    void close() { detail::check(tenzor_editor_close(std::exchange(e_, nullptr))); }
+
+  private:
+    explicit editor(tenzor_editor *e) noexcept : e_(e) {}
+    tenzor_editor *live() const {
+        if (e_ == nullptr) {
+            throw error(TENZOR_ERR_INVALID_ARGUMENT, "tenzor::editor used after close");
+        }
+        return e_;
+    }
+    tenzor_editor *e_ = nullptr;
+};
+
+/// Repairs a file an interrupted edit left marked (tenzor_rehash).
+inline void rehash(const std::string &path) { detail::check(tenzor_rehash(path.c_str())); }
 
 } // namespace tenzor
 

@@ -44,11 +44,20 @@
  *             outside the buffer; a lookup in a file whose index is not
  *             sorted may miss a tensor that is there.
  *
+ * A canonical file followed by the leftovers of a first append that never
+ * committed (zeros up to the next page, then at least two pages) opens as
+ * the canonical file, as FORMAT.md requires; the leftovers are ignored.
+ *
+ * Files left in the middle of an in-place edit (the edit mark, header flag
+ * FLAG_EDITING 0x2) open as FORMAT.md requires: a stale header checksum is
+ * tolerated, every other rule applies, tzl_edit_interrupted says so, and
+ * tensors whose data changed fail tzl_verify_tensor until `tenzor rehash`.
+ *
  * Not supported (refused with TZL_ERR_UNSUPPORTED, never misread): legacy
- * version-1 files (convert them with `tenzor convert`), files with a
- * required header flag set (the appendable layout, FLAG_APPENDABLE 0x1, and
- * files left in the middle of an edit, FLAG_EDITING 0x2), unknown versions
- * and unknown dtype codes.
+ * version-1 files (convert them with `tenzor convert`), the appendable
+ * layout (header flag FLAG_APPENDABLE 0x1; `tenzor compact` makes such a
+ * file canonical), other required header flags, unknown versions and
+ * unknown dtype codes.
  *
  * Views point into the caller's buffer and stay valid while it does; nothing
  * needs closing. A tzl_file is a small value (no pointers but the buffer's)
@@ -138,6 +147,9 @@ TZL_DEF tzl_status tzl_open(const void *buf, size_t len, tzl_level level, tzl_fi
 TZL_DEF tzl_status tzl_validate(const tzl_file *f, tzl_diag *diag);
 /** Number of tensors. */
 TZL_DEF uint32_t tzl_count(const tzl_file *f);
+/** 1 when the file carries the edit mark (an in-place edit was interrupted:
+ *  tensor checksums may be stale), else 0. */
+TZL_DEF int tzl_edit_interrupted(const tzl_file *f);
 /** The tensor named `name` (`name_len` bytes, no NUL needed). */
 TZL_DEF tzl_status tzl_find(const tzl_file *f, const char *name, size_t name_len, tzl_tensor *out);
 /** The first tensor (in index order) whose name hashes to `hash`. */
@@ -151,6 +163,10 @@ TZL_DEF tzl_status tzl_metadata(const tzl_file *f, const char **json, size_t *le
 /** Recomputes the xxh3-64 of a tensor's data and compares it with the
  *  stored checksum: TZL_OK or TZL_ERR_CHECKSUM. */
 TZL_DEF tzl_status tzl_verify_tensor(const tzl_tensor *t);
+/** Checks every tensor's data in position order, as the library's
+ *  tenzor_verify does: the padding before it is zero and its xxh3-64
+ *  matches. Reads all the data. */
+TZL_DEF tzl_status tzl_verify(const tzl_file *f, tzl_diag *diag);
 /** 64-bit FNV-1a, the name hash of the format. */
 TZL_DEF uint64_t tzl_hash_name(const char *name, size_t len);
 /** xxh3-64 (seed 0) of `len` bytes (absent with TZL_NO_XXH3). */
@@ -534,8 +550,8 @@ static tzl_status tzl__header(const uint8_t *b, size_t len, tzl_file *f, tzl_dia
     if (version != TENZOR_FILE_VERSION)
         return tzl__fail(diag, TZL_ERR_UNSUPPORTED, "unsupported format version", TZL_NO_ENTRY);
     flags = tzl__u32(b + TENZOR_FILE_HDR_FLAGS);
-    if (flags & TENZOR_FILE_REQUIRED_FLAGS_MASK)
-        return tzl__fail(diag, TZL_ERR_UNSUPPORTED, "required header flags unknown to this reader (appendable or editing files are not supported)", TZL_NO_ENTRY);
+    if (flags & TENZOR_FILE_REQUIRED_FLAGS_MASK & ~(uint32_t)TENZOR_FILE_FLAG_EDITING)
+        return tzl__fail(diag, TZL_ERR_UNSUPPORTED, "required header flags unknown to this reader (the appendable layout is not supported: `tenzor compact` the file)", TZL_NO_ENTRY);
     if (tzl__u32(b + TENZOR_FILE_HDR_ZERO) != 0 || tzl__u32(b + TENZOR_FILE_HDR_RESERVED) != 0)
         return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "reserved header bytes are not zero", TZL_NO_ENTRY);
     count = tzl__u32(b + TENZOR_FILE_HDR_TENSOR_COUNT);
@@ -747,6 +763,20 @@ static tzl_status tzl__data_pass(const tzl_file *f, uint64_t *data_end, tzl_diag
     return TZL_OK;
 }
 
+/* The file ends with its last tensor (at `end`), or carries the leftovers
+ * of a first append that never committed: zeros up to the root area
+ * R = align_up(end, 4096), then at least its two pages; those are ignored
+ * (FORMAT.md, "Appendable layout", Opening). */
+static tzl_status tzl__tail_rule(const tzl_file *f, uint64_t end, tzl_diag *diag) {
+    uint64_t r;
+    if (end == (uint64_t)f->len) return TZL_OK;
+    if (end < (uint64_t)f->len && tzl__align_up(end, TENZOR_FILE_PAGE, &r) &&
+        r <= (uint64_t)f->len && (uint64_t)f->len - r >= 2u * TENZOR_FILE_PAGE &&
+        tzl__all_zero(f->buf + (size_t)end, (size_t)(r - end)))
+        return TZL_OK;
+    return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "trailing bytes after the last tensor", TZL_NO_ENTRY);
+}
+
 TZL_DEF tzl_status tzl_validate(const tzl_file *f, tzl_diag *diag) {
     const uint8_t *b;
     uint64_t data_end = 0;
@@ -755,7 +785,9 @@ TZL_DEF tzl_status tzl_validate(const tzl_file *f, tzl_diag *diag) {
     if (!f) return tzl__fail(diag, TZL_ERR_NULL_ARGUMENT, "file is NULL", TZL_NO_ENTRY);
     b = f->buf;
 #ifndef TZL_NO_XXH3
-    if (tzl__header_checksum(b, f->data_offset) != tzl__u64(b + TENZOR_FILE_HDR_CHECKSUM))
+    /* With the edit mark set, a crash mid-flush may have left it stale. */
+    if (tzl__header_checksum(b, f->data_offset) != tzl__u64(b + TENZOR_FILE_HDR_CHECKSUM) &&
+        !(f->flags & TENZOR_FILE_FLAG_EDITING))
         return tzl__fail(diag, TZL_ERR_CHECKSUM, "header checksum mismatch: header, metadata or index is corrupted", TZL_NO_ENTRY);
 #endif
     if ((s = tzl__metadata_rule(f, diag)) != TZL_OK) return s;
@@ -767,9 +799,7 @@ TZL_DEF tzl_status tzl_validate(const tzl_file *f, tzl_diag *diag) {
         return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "padding before the data section is not zero", TZL_NO_ENTRY);
     if ((s = tzl__index_pass(f, diag)) != TZL_OK) return s;
     if ((s = tzl__data_pass(f, &data_end, diag)) != TZL_OK) return s;
-    if ((uint64_t)f->data_offset + data_end != (uint64_t)f->len)
-        return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "trailing bytes after the last tensor", TZL_NO_ENTRY);
-    return TZL_OK;
+    return tzl__tail_rule(f, (uint64_t)f->data_offset + data_end, diag);
 }
 
 TZL_DEF tzl_status tzl_open(const void *buf, size_t len, tzl_level level, tzl_file *out, tzl_diag *diag) {
@@ -787,6 +817,10 @@ TZL_DEF tzl_status tzl_open(const void *buf, size_t len, tzl_level level, tzl_fi
 }
 
 TZL_DEF uint32_t tzl_count(const tzl_file *f) { return f ? f->count : 0; }
+
+TZL_DEF int tzl_edit_interrupted(const tzl_file *f) {
+    return f && (f->flags & TENZOR_FILE_FLAG_EDITING) ? 1 : 0;
+}
 
 TZL_DEF tzl_status tzl_at_index(const tzl_file *f, uint32_t index, tzl_tensor *out) {
     if (!f || !out) return TZL_ERR_NULL_ARGUMENT;
@@ -859,6 +893,27 @@ TZL_DEF tzl_status tzl_verify_tensor(const tzl_tensor *t) {
 #else
     return tzl_xxh3_64(t->data, t->size) == t->checksum ? TZL_OK : TZL_ERR_CHECKSUM;
 #endif
+}
+
+TZL_DEF tzl_status tzl_verify(const tzl_file *f, tzl_diag *diag) {
+    size_t end;
+    uint32_t p;
+    if (!f) return tzl__fail(diag, TZL_ERR_NULL_ARGUMENT, "file is NULL", TZL_NO_ENTRY);
+    end = f->data_offset;
+    for (p = 0; p < f->count; p++) {
+        tzl_tensor t;
+        tzl_status s = tzl_at_position(f, p, &t);
+        size_t start;
+        if (s != TZL_OK) return tzl__fail(diag, s, "tensor fails its entry checks", TZL_NO_ENTRY);
+        start = (size_t)((const uint8_t *)t.data - f->buf);
+        if (start < end) return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "data overlaps the previous tensor", t.index);
+        if (!tzl__all_zero(f->buf + end, start - end))
+            return tzl__fail(diag, TZL_ERR_BAD_FORMAT, "the padding before its data is not zero", t.index);
+        s = tzl_verify_tensor(&t);
+        if (s != TZL_OK) return tzl__fail(diag, s, "data checksum mismatch: the data is corrupted", t.index);
+        end = start + t.size;
+    }
+    return TZL_OK;
 }
 
 TZL_DEF const char *tzl_status_str(tzl_status s) {

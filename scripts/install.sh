@@ -42,7 +42,8 @@ install -m 0755 "$from/libtenzor.so" "$prefix/lib/libtenzor.so.$version"
 ln -sfn "libtenzor.so.$version" "$prefix/lib/$soname"
 ln -sfn "$soname" "$prefix/lib/libtenzor.so"
 install -m 0644 "$from/libtenzor.a" "$prefix/lib/libtenzor.a"
-install -m 0644 "$root/include/tenzor.h" "$root/include/tenzor.hpp" "$prefix/include/"
+install -m 0644 "$root/include/tenzor.h" "$root/include/tenzor.hpp" "$root/include/tenzor_format.h" \
+    "$root/include/tenzor_lite.h" "$prefix/include/"
 
 abs_prefix="$(cd "$prefix" && pwd)"
 cat > "$prefix/lib/pkgconfig/tenzor.pc" <<PC

@@ -25,7 +25,10 @@ use crate::tensor::{Element, Tensor};
 /// the edit mark on disk (durably) before it is handed out; [`Editor::flush`]
 /// makes the written bytes durable, stores the recomputed checksums of every
 /// tensor handed out for writing, rewrites the header checksum and clears the
-/// mark. [`Editor::close`] (and, ignoring errors, dropping) flushes.
+/// mark. In the appendable layout, whose committed indexes are never
+/// overwritten, the flush commits the new checksums as a new generation
+/// instead (the append commit protocol). [`Editor::close`] (and, ignoring
+/// errors, dropping) flushes.
 ///
 /// The mapping is shared: readers that have the file mapped (any
 /// [`crate::TensorFile`], in this process or another) see the new bytes as
@@ -73,8 +76,8 @@ impl Editor {
     /// Errors: the file cannot be opened read-write (permissions, read-only
     /// filesystem: [`ErrorKind::Io`]); another editor or appender holds it
     /// ([`ErrorKind::Busy`]); it carries the edit mark of an interrupted
-    /// edit ([`ErrorKind::Checksum`]; run [`rehash`] first); it is in the
-    /// appendable layout ([`ErrorKind::Unsupported`]); or it is invalid.
+    /// edit ([`ErrorKind::Checksum`]; run [`rehash`] first); or it is
+    /// invalid. Canonical and appendable .tenzor files are both editable.
     pub fn open(path: impl AsRef<Path>) -> Result<Editor> {
         Editor::open_marked(path.as_ref(), Marked::Refuse)
     }
@@ -89,16 +92,6 @@ impl Editor {
         let map = unsafe { MmapMut::map_mut(&file) }
             .map_err(|e| Error::io(path, "cannot memory-map for editing", e))?;
         let kind = reader::parse(&map, None).map_err(|e| e.in_file(path))?;
-        if matches!(&kind, Kind::Native(n) if n.append.is_some_and(|r| r.appendable)) {
-            // Its index lives in a region covered by a root slot's checksum:
-            // rewriting stored checksums there would invalidate the root.
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "is in the appendable layout, which the editor does not edit; \
-                 `tenzor compact` makes it canonical",
-            )
-            .in_file(path));
-        }
         let mark = matches!(&kind, Kind::Native(n) if n.edit_mark());
         if mark && marked == Marked::Refuse {
             return Err(Error::new(
@@ -139,7 +132,8 @@ impl Editor {
     }
 
     /// The tensor called `name`, read-only, showing the bytes as they are
-    /// now (edits included). Its stored checksum is the one of the last flush.
+    /// now (edits included). Its stored checksum is the one of the last
+    /// flush (for the appendable layout: the one stored when it was opened).
     pub fn get(&self, name: &str) -> Option<Tensor<'_>> {
         self.kind.get(&self.map, name)
     }
@@ -214,7 +208,11 @@ impl Editor {
         }
         if let Kind::Native(n) = &self.kind {
             if !n.is_legacy() && self.marked {
-                self.store_checksums()?;
+                if n.append.is_some_and(|r| r.appendable) {
+                    self.commit_checksums()?;
+                } else {
+                    self.store_checksums()?;
+                }
                 self.write_mark(false)?;
             }
         }
@@ -302,8 +300,9 @@ impl Editor {
         };
         let n = *n;
         for &p in &self.dirty {
-            let entry = n.entry_of_position(&self.map, p);
-            let t = n.tensor(&self.map, entry);
+            // Fully validated at open: neither lookup can fail.
+            let entry = n.entry_of_position(&self.map, p)?;
+            let t = n.tensor(&self.map, entry)?;
             let sum = format::checksum(t.data()).to_le_bytes();
             let at = n.checksum_offset(entry);
             self.map[at..at + 8].copy_from_slice(&sum);
@@ -311,6 +310,22 @@ impl Editor {
         let sum = format::header_region_checksum(&self.map[..n.data_offset]).to_le_bytes();
         self.map[hdr::CHECKSUM..hdr::CHECKSUM + 8].copy_from_slice(&sum);
         self.sync_header(n.data_offset, "the checksums")
+    }
+
+    /// The appendable layout never overwrites a committed index: the new
+    /// checksums go into a new generation, committed by the append protocol
+    /// (FORMAT.md, "Commit protocol"; its first step is a barrier).
+    fn commit_checksums(&mut self) -> Result<()> {
+        let sums: std::collections::HashMap<usize, u64> = self
+            .dirty
+            .iter()
+            .filter_map(|&p| self.get_at(p))
+            .map(|t| (t.position(), format::checksum(t.data())))
+            .collect();
+        if sums.is_empty() {
+            return Ok(());
+        }
+        crate::append::commit_checksums(&self.path, &self.file, sums)
     }
 
     /// msync of the first `len` bytes, then fsync: a barrier.
@@ -326,7 +341,9 @@ impl Drop for Editor {
     /// Flushes what was not flushed; errors are lost here (call
     /// [`Editor::close`] to see them), and the mark then stays set.
     fn drop(&mut self) {
-        if !self.dirty.is_empty() {
+        // Not while unwinding from a panic in a flush: a second panic
+        // would abort the process (and the C boundary must contain it).
+        if !self.dirty.is_empty() && !std::thread::panicking() {
             let _ = self.flush();
         }
     }

@@ -10,6 +10,20 @@ use half::f16;
 use tenzor::format::{checksum, hdr, FLAG_APPENDABLE, FLAG_EDITING};
 use tenzor::{rehash, DType, Editor, ErrorKind, Format, TensorFile, Writer, WriterOptions};
 
+/// Tests that start processes run alone. A child between fork and exec
+/// briefly shares every descriptor of this process, a write lock's too
+/// (flock semantics), so a lock released by a close in another test could
+/// seem held for that moment.
+static SPAWNS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn no_spawns() -> std::sync::RwLockReadGuard<'static, ()> {
+    SPAWNS.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn spawning() -> std::sync::RwLockWriteGuard<'static, ()> {
+    SPAWNS.write().unwrap_or_else(|e| e.into_inner())
+}
+
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
@@ -57,6 +71,7 @@ fn scribble(path: &Path, name: &str) {
 
 #[test]
 fn bytes_and_typed_edits_survive_close_and_reopen_and_verify() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
     let before = std::fs::read(&path).unwrap();
@@ -105,6 +120,7 @@ fn bytes_and_typed_edits_survive_close_and_reopen_and_verify() {
 
 #[test]
 fn the_mark_is_set_while_writable_views_exist_and_mapped_readers_see_new_bytes() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
     let reader = TensorFile::open(&path).unwrap();
@@ -138,6 +154,7 @@ fn the_mark_is_set_while_writable_views_exist_and_mapped_readers_see_new_bytes()
 
 #[test]
 fn an_editor_that_writes_nothing_leaves_the_file_byte_identical() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
     let before = std::fs::read(&path).unwrap();
@@ -150,6 +167,7 @@ fn an_editor_that_writes_nothing_leaves_the_file_byte_identical() {
 
 #[test]
 fn a_mark_left_set_is_shown_named_and_repaired_by_rehash() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
     set_flag(&path, FLAG_EDITING);
@@ -188,6 +206,7 @@ fn a_mark_left_set_is_shown_named_and_repaired_by_rehash() {
 
 #[test]
 fn with_the_mark_a_stale_header_checksum_is_tolerated_but_structure_is_checked() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
     let f = TensorFile::open(&path).unwrap();
@@ -236,6 +255,7 @@ fn with_the_mark_a_stale_header_checksum_is_tolerated_but_structure_is_checked()
 
 #[test]
 fn rehash_refuses_corruption_without_the_mark_and_formats_without_checksums() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
     scribble(&path, "bytes");
@@ -254,6 +274,7 @@ fn rehash_refuses_corruption_without_the_mark_and_formats_without_checksums() {
 
 #[test]
 fn one_editor_at_a_time_and_rehash_waits_for_none() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
     let mut first = Editor::open(&path).unwrap();
@@ -271,27 +292,12 @@ fn one_editor_at_a_time_and_rehash_waits_for_none() {
     // Readers are never blocked.
     TensorFile::open(&path).unwrap();
     first.close().unwrap();
-    reopen_after_close(&path).close().unwrap();
-}
-
-/// Opens an editor on a file whose last editor just closed. Other tests of
-/// this binary spawn processes from other threads: a child between fork and
-/// exec briefly shares every descriptor, the lock's too (flock semantics),
-/// so the lock may linger for a moment.
-fn reopen_after_close(path: &Path) -> Editor {
-    for _ in 0..100 {
-        match Editor::open(path) {
-            Err(e) if e.kind() == ErrorKind::Busy => {
-                std::thread::sleep(std::time::Duration::from_millis(10))
-            }
-            other => return other.unwrap(),
-        }
-    }
-    panic!("the write lock was not released by close");
+    Editor::open(&path).unwrap().close().unwrap();
 }
 
 #[test]
 fn missing_names_positions_types_and_files_are_errors_naming_them() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
     let mut ed = Editor::open(&path).unwrap();
@@ -320,21 +326,78 @@ fn missing_names_positions_types_and_files_are_errors_naming_them() {
 }
 
 #[test]
-fn appendable_and_shard_index_files_are_refused() {
+fn appendable_files_commit_the_new_checksums_as_a_new_generation() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
     // A real appendable file (one append committed).
     let mut a = tenzor::Appender::open(&path, Default::default()).unwrap();
-    a.add_tensor("appended", tenzor::DType::U8, &[1], &[1])
+    a.add_tensor("appended", DType::U8, &[3], &[1, 2, 3])
         .unwrap();
     a.commit().unwrap();
     assert_eq!(flags(&path) & FLAG_APPENDABLE, FLAG_APPENDABLE);
-    let before = std::fs::read(&path).unwrap();
+    let generation = |p: &Path| {
+        TensorFile::open(p)
+            .unwrap()
+            .append_layout()
+            .unwrap()
+            .generation
+    };
+    assert_eq!(generation(&path), 1);
+    // A reader of generation 1 holds its index: it must never change.
+    let reader = TensorFile::open(&path).unwrap();
+    let old_sum = reader.get("bytes").unwrap().checksum();
+
+    let mut ed = Editor::open(&path).unwrap();
+    ed.data_mut("appended").unwrap().copy_from_slice(&[7, 8, 9]);
+    ed.data_mut("bytes").unwrap()[0] = 42;
+    assert_eq!(flags(&path), FLAG_APPENDABLE | FLAG_EDITING);
+    ed.flush().unwrap();
+    assert_eq!(flags(&path), FLAG_APPENDABLE);
     assert_eq!(
-        Editor::open(&path).unwrap_err().kind(),
-        ErrorKind::Unsupported
+        generation(&path),
+        2,
+        "the checksums went into a new generation"
     );
-    assert_eq!(std::fs::read(&path).unwrap(), before);
+    // Editing back to the bytes of generation 1 is committed too.
+    ed.data_mut("appended").unwrap().copy_from_slice(&[1, 2, 3]);
+    ed.close().unwrap();
+    assert_eq!(generation(&path), 3);
+    assert_eq!(reader.get("bytes").unwrap().checksum(), old_sum);
+
+    let f = TensorFile::open(&path).unwrap();
+    f.verify().unwrap();
+    assert_eq!(f.get("appended").unwrap().data(), &[1, 2, 3]);
+    assert_eq!(f.get("bytes").unwrap().data()[0], 42);
+    drop(f);
+
+    // A mark left set is named and repaired the same way.
+    set_flag(&path, FLAG_EDITING);
+    scribble(&path, "appended");
+    let f = TensorFile::open(&path).unwrap();
+    let msg = f.verify().unwrap_err().message().to_string();
+    assert!(
+        msg.contains("stale after an interrupted edit: 'appended'"),
+        "{msg}"
+    );
+    drop(f);
+    assert_eq!(rehash(&path).unwrap(), ["appended"]);
+    assert_eq!(generation(&path), 4);
+    let f = TensorFile::open(&path).unwrap();
+    assert!(!f.edit_interrupted());
+    f.verify().unwrap();
+    // The appender takes it from there.
+    drop(f);
+    let mut a = tenzor::Appender::open(&path, Default::default()).unwrap();
+    a.add_tensor("more", DType::U8, &[1], &[5]).unwrap();
+    a.commit().unwrap();
+    TensorFile::open(&path).unwrap().verify().unwrap();
+}
+
+#[test]
+fn shard_indexes_are_refused() {
+    let _guard = no_spawns();
+    let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("model.safetensors.index.json");
     std::fs::write(&index, r#"{"weight_map": {}}"#).unwrap();
     assert_eq!(
@@ -358,6 +421,7 @@ fn sample_as(dir: &Path, name: &str) -> PathBuf {
 
 #[test]
 fn foreign_files_are_edited_in_place_without_a_mark() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     for (name, format) in [
         ("s.safetensors", Format::Safetensors),
@@ -411,6 +475,7 @@ fn legacy_file(dir: &Path) -> PathBuf {
 
 #[test]
 fn legacy_files_are_edited_like_foreign_ones() {
+    let _guard = no_spawns();
     let dir = tempfile::tempdir().unwrap();
     let path = legacy_file(dir.path());
     let mut ed = Editor::open(&path).unwrap();
@@ -429,6 +494,7 @@ fn tenzor_cli() -> Command {
 
 #[test]
 fn cli_info_verify_and_rehash_show_and_clear_the_mark() {
+    let _guard = spawning();
     let dir = tempfile::tempdir().unwrap();
     let path = make(dir.path());
     let p = path.to_str().unwrap();
@@ -480,6 +546,7 @@ fn rehash_fails_with(wrap: &[&str], path: &Path, reason: &str) {
 
 #[test]
 fn read_only_files_and_filesystems_are_refused_naming_the_file() {
+    let _guard = spawning();
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -520,4 +587,24 @@ fn read_only_files_and_filesystems_are_refused_naming_the_file() {
         &path,
         "Read-only file system",
     );
+}
+
+#[test]
+fn empty_and_scalar_tensors_can_be_handed_out_and_flushed() {
+    let _guard = no_spawns();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.tenzor");
+    let mut w = Writer::create(&path, WriterOptions::default()).unwrap();
+    w.add_tensor("scalar", DType::I64, &[], &7i64.to_le_bytes())
+        .unwrap();
+    w.add_tensor("empty", DType::F32, &[0, 3], &[]).unwrap();
+    w.finish().unwrap();
+    let mut ed = Editor::open(&path).unwrap();
+    assert!(ed.data_mut("empty").unwrap().is_empty());
+    assert!(ed.slice_mut::<f32>("empty").unwrap().is_empty());
+    ed.slice_mut::<i64>("scalar").unwrap()[0] = -9;
+    ed.close().unwrap();
+    let f = TensorFile::open(&path).unwrap();
+    f.verify().unwrap();
+    assert_eq!(f.get("scalar").unwrap().as_slice::<i64>().unwrap(), &[-9]);
 }

@@ -130,6 +130,8 @@ size_t tzl_describe(const uint8_t *buf, size_t len, char *out, size_t cap) {
             put_tensor(&s, &t);
             check_lookups(&s, &f, &t);
         }
+        put(&s, "verify %s\n", tzl_describe_class((int)tzl_verify(&f, NULL)));
+        if (tzl_edit_interrupted(&f)) put(&s, "edit-interrupted\n");
         tzl_metadata(&f, &json, &jlen);
         put(&s, "meta %llu %016llx\n", (unsigned long long)jlen, (unsigned long long)fnv(json, jlen));
     }

@@ -13,6 +13,8 @@
  *   full <Class>                     open with TZL_FULL: Ok, BadFormat, ...
  *   t <pos> <name> <dtype> <d0,d1,..> <size> <fnv1a of data> <verify>
  *                                    one line per tensor, position order
+ *   verify <Class>                   tzl_verify: padding and data checksums
+ *   edit-interrupted                 when the edit mark is set
  *   meta <len> <fnv1a of metadata>
  *   lazy <agrees|differs|rejected>   TZL_LAZY gives the same tensors (or,
  *                                    for a file full refuses, whatever it

@@ -90,7 +90,36 @@ struct Session {
     /// Mappings of reserved tensors and of tensors read back.
     maps: HashMap<usize, memmap2::MmapMut>,
     metadata: Option<String>,
+    /// Stored checksums to replace, by position (the editor's commits).
+    checksums: HashMap<usize, u64>,
     committed: bool,
+}
+
+/// Commits a generation of the appendable file at `path` that equals the
+/// newest one but for the stored checksums in `checksums` (by position):
+/// how [`crate::Editor`] makes in-place edits of an appendable file
+/// verifiable without overwriting a committed index. The caller holds the
+/// write lock through `file` (a duplicate of it shares the lock); the edit
+/// mark may be set.
+pub(crate) fn commit_checksums(
+    path: &Path,
+    file: &std::fs::File,
+    checksums: HashMap<usize, u64>,
+) -> Result<()> {
+    let io = file
+        .try_clone()
+        .map_err(|e| Error::io(path, "cannot duplicate the file descriptor", e))?;
+    let mut s = Session::open_as(path, Box::new(FileStorage(io)), Opener::Editor)?;
+    s.checksums = checksums;
+    s.commit()
+}
+
+/// Who opens a session: an appender refuses a file with the edit mark; the
+/// editor that set it commits through a session.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Opener {
+    Appender,
+    Editor,
 }
 
 impl Appender {
@@ -119,7 +148,7 @@ impl Appender {
             )
             .in_file(path));
         }
-        let session = Session::open(path, Box::new(FileStorage(file)))?;
+        let session = Session::open_as(path, Box::new(FileStorage(file)), Opener::Appender)?;
         Ok(Appender {
             inner: Inner::Existing(Box::new(session)),
         })
@@ -130,7 +159,7 @@ impl Appender {
     pub(crate) fn open_with(path: &Path, io: Box<dyn Storage>) -> Result<Appender> {
         crate::lock::lock_for_writing(io.file(), path)?;
         Ok(Appender {
-            inner: Inner::Existing(Box::new(Session::open(path, io)?)),
+            inner: Inner::Existing(Box::new(Session::open_as(path, io, Opener::Appender)?)),
         })
     }
 
@@ -214,9 +243,9 @@ impl Appender {
 
 impl Session {
     /// Opens the committed content of a file whose write lock the caller holds.
-    fn open(path: &Path, mut io: Box<dyn Storage>) -> Result<Session> {
+    fn open_as(path: &Path, mut io: Box<dyn Storage>, opener: Opener) -> Result<Session> {
         let mut base = TensorFile::from_file(path, io.file())?;
-        let root = committed_root(&base, path)?;
+        let root = committed_root(&base, path, opener)?;
         let len = base.as_bytes().len() as u64;
         if len > root.committed_end {
             // An interrupted append's leftovers: not content, cut them off.
@@ -239,6 +268,7 @@ impl Session {
             by_name: HashMap::new(),
             maps: HashMap::new(),
             metadata: None,
+            checksums: HashMap::new(),
             committed: false,
         })
     }
@@ -409,7 +439,10 @@ impl Session {
         let mut replaced = HashMap::new();
         for t in self.base.iter() {
             let name = t.name().unwrap_or_default();
-            let e = entry_of(&t, data_offset);
+            let mut e = entry_of(&t, data_offset);
+            if let Some(&sum) = self.checksums.get(&t.position()) {
+                e.checksum = sum;
+            }
             match self.by_name.get(name) {
                 Some(&i) => drop(replaced.insert(i, e.position)),
                 None => entries.push(e),
@@ -486,7 +519,7 @@ fn still_at(file: &std::fs::File, path: &Path) -> bool {
 
 /// The committed root of a file open for appending, refusing what cannot be
 /// appended to.
-fn committed_root(f: &TensorFile<'_>, path: &Path) -> Result<Root> {
+fn committed_root(f: &TensorFile<'_>, path: &Path, opener: Opener) -> Result<Root> {
     let refuse = |what: &str| {
         Err(Error::new(
             ErrorKind::Unsupported,
@@ -498,7 +531,7 @@ fn committed_root(f: &TensorFile<'_>, path: &Path) -> Result<Root> {
         )
         .in_file(path))
     };
-    if f.edit_interrupted() {
+    if f.edit_interrupted() && opener == Opener::Appender {
         return Err(Error::new(
             ErrorKind::Checksum,
             "carries the edit mark of an interrupted edit (checksums may be stale); \

@@ -17,6 +17,7 @@ mod storage;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use appender::commit_checksums;
 pub use appender::{AppendOptions, Appender};
 pub use compact::{compact, CompactStats};
 pub(crate) use open::{resolve, Root};

@@ -1,6 +1,12 @@
 //! Write-then-rename: a destination file is either left untouched or
 //! replaced whole. Readers that still map the old file keep their (now
 //! unlinked) copy, which is why nothing is ever overwritten in place.
+//!
+//! A writer holds an exclusive `flock` on its temporary file from creation
+//! to rename, so a temporary file nobody holds locked belongs to a writer
+//! that died (SIGKILL, power loss): the next writer of the same destination
+//! removes it. A lock, not the pid in the name, decides: pids are reused,
+//! and mean nothing to another host sharing the directory.
 
 use std::fs::{File, OpenOptions};
 use std::io::BufWriter;
@@ -38,6 +44,7 @@ impl AtomicFile {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
+        remove_stale(&dir, &format!(".{}.tmp-", name.to_string_lossy()));
         let tmp = dir.join(unique);
         let file = OpenOptions::new()
             .read(true)
@@ -45,6 +52,7 @@ impl AtomicFile {
             .create_new(true)
             .open(&tmp)
             .map_err(|e| Error::io(dest, "cannot create a temporary file beside it", e))?;
+        lock(&file, false);
         Ok(AtomicFile {
             dest: dest.to_path_buf(),
             tmp,
@@ -77,9 +85,10 @@ impl AtomicFile {
         let file = self.file.take().expect("file present until commit");
         file.sync_all()
             .map_err(|e| Error::io(&self.dest, "cannot flush to disk", e))?;
-        drop(file);
+        // Still open, so still locked, until renamed: never taken for stale.
         std::fs::rename(&self.tmp, &self.dest)
             .map_err(|e| Error::io(&self.dest, "cannot rename the temporary file over it", e))?;
+        drop(file);
         // The rename is durable only once the directory is synced. Some
         // file systems refuse to open directories; the data is safe anyway.
         if let Some(dir) = self.dest.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -98,5 +107,42 @@ impl Drop for AtomicFile {
             self.file.take();
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+/// Removes the regular files in `dir` named `prefix`... that no live writer
+/// holds locked. Best effort: anything unexpected is left alone.
+fn remove_stale(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let regular = e.file_type().is_ok_and(|t| t.is_file());
+        if !regular || !e.file_name().to_string_lossy().starts_with(prefix) {
+            continue;
+        }
+        let path = e.path();
+        if let Ok(f) = File::open(&path) {
+            if lock(&f, true) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+/// Takes an exclusive `flock` on `f` (waiting unless `try_only`); true when
+/// taken. Elsewhere than on Unix: never taken, so nothing is ever removed.
+fn lock(f: &File, try_only: bool) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let op = libc::LOCK_EX | if try_only { libc::LOCK_NB } else { 0 };
+        // SAFETY: a valid open descriptor; flock has no memory effects.
+        unsafe { libc::flock(f.as_raw_fd(), op) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (f, try_only);
+        false
     }
 }

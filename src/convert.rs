@@ -203,7 +203,7 @@ fn write_tenzor_shards(
         }
         size += len;
     }
-    if start < src.tensors.len() || groups.is_empty() {
+    if start < src.tensors.len() {
         groups.push(&src.tensors[start..]);
     }
     let stem = output
@@ -235,7 +235,7 @@ fn write_tenzor_shards(
             }
         }
         let index = serde_json::json!({
-            "metadata": {"total_size": total},
+            "metadata": index_metadata(src, groups.is_empty(), total),
             "weight_map": weight_map,
         });
         let index_path = dir.join(format!("{stem}.tenzor.index.json"));
@@ -252,6 +252,22 @@ fn write_tenzor_shards(
         }
     }
     result
+}
+
+/// The index's "metadata": `total_size`, and, for a model without tensors
+/// (so without shards, which carry the metadata otherwise: a shard holding
+/// no tensor would be named by no entry of the weight map), the model's keys.
+fn index_metadata(src: &Source<'_>, no_shards: bool, total: u64) -> serde_json::Value {
+    let mut meta = serde_json::Map::new();
+    meta.insert("total_size".into(), total.into());
+    if no_shards {
+        if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(&src.metadata) {
+            for (k, v) in m {
+                meta.entry(k).or_insert(v);
+            }
+        }
+    }
+    serde_json::Value::Object(meta)
 }
 
 /// Writes safetensors by hand rather than with `safetensors::serialize_to_file`:

@@ -28,6 +28,9 @@
 //! - `general.alignment` must be a power of two up to 1 MiB and is always
 //!   written as `u32` (llama.cpp refuses any other type); it sets the
 //!   alignment of the data (default 32).
+//! - `split.no` 0 with `split.count` > 1 (and `split.tensors.count`) are
+//!   dropped: the output is one file holding every tensor, and those keys
+//!   would make readers look for the other files of a split.
 //!
 //! Tensors that GGUF cannot hold are refused with `ErrorKind::Unsupported`
 //! naming the tensor: rank above 4, dtypes without a GGML type (unsigned
@@ -318,8 +321,8 @@ fn encode_kv(metadata: &str) -> Result<(Vec<u8>, u64, u64)> {
             .map_err(|e| unsupported(TYPES_KEY, format!("is not a JSON object: {e}")))?,
         Some(_) => return Err(unsupported(TYPES_KEY, "is not a JSON object".into())),
     };
-    let mut out = Vec::new();
-    let mut count = 0u64;
+    let mut pairs: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut split = (None, None);
     let mut alignment = DEFAULT_ALIGNMENT;
     for (key, value) in &meta {
         if key == TYPES_KEY {
@@ -371,14 +374,36 @@ fn encode_kv(metadata: &str) -> Result<(Vec<u8>, u64, u64)> {
                 }
             }
         }
+        match key.as_str() {
+            "split.no" => split.0 = value.as_u64(),
+            "split.count" => split.1 = value.as_u64(),
+            _ => {}
+        }
+        let mut out = Vec::new();
         out.extend_from_slice(&(key.len() as u64).to_le_bytes());
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(&(spec.value_type() as u32).to_le_bytes());
         encode(&mut out, value, &spec).map_err(|m| unsupported(key, m))?;
-        count += 1;
+        pairs.push((key, out));
     }
-    Ok((out, count, alignment))
+    // A conversion writes one file holding every tensor. Keys saying it is
+    // the first of several split files (possible in a .tenzor, where they
+    // are plain metadata) would send llama.cpp and tenzor looking for
+    // siblings that do not exist, so they are dropped; a later split file
+    // (split.no > 0) is a real split member and keeps its keys.
+    if split.0 == Some(0) && split.1.is_some_and(|c| c > 1) {
+        pairs.retain(|(k, _)| !SPLIT_KEYS.contains(k));
+    }
+    let count = pairs.len() as u64;
+    Ok((
+        pairs.into_iter().flat_map(|(_, b)| b).collect(),
+        count,
+        alignment,
+    ))
 }
+
+/// GGUF split bookkeeping (llama.cpp's gguf-split).
+const SPLIT_KEYS: [&str; 3] = ["split.no", "split.count", "split.tensors.count"];
 
 /// Metadata text, `{}` when blank (a .tenzor file may have none).
 fn metadata_text(m: &str) -> std::borrow::Cow<'_, str> {

@@ -312,3 +312,49 @@ fn appender_refuses_a_marked_file_and_waits_for_an_editor() {
     );
     drop(a);
 }
+
+#[test]
+fn cli_append_compact_and_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dest, src) = (dir.path().join("d.tenzor"), dir.path().join("s.tenzor"));
+    let orig = canonical(&dest);
+    let mut w = Writer::create(&src, WriterOptions::default()).unwrap();
+    w.add_tensor("b", DType::U8, &[3], &[4, 5, 6]).unwrap();
+    w.add_tensor("new", DType::U8, &[1], &[1]).unwrap();
+    w.finish().unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tenzor"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let (d, s) = (dest.as_os_str(), src.as_os_str());
+    let clash = run(&["append".as_ref(), d, s]);
+    assert!(!clash.status.success());
+    let err = String::from_utf8_lossy(&clash.stderr);
+    assert!(err.contains("'b'") && err.contains("--replace"), "{err}");
+    assert_eq!(std::fs::read(&dest).unwrap(), orig, "nothing committed");
+    let ok = run(&["append".as_ref(), d, s, "--replace".as_ref()]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let f = TensorFile::open(&dest).unwrap();
+    assert_eq!(names(&f), ["a", "b", "new"]);
+    assert_eq!(f.get("b").unwrap().data(), &[4, 5, 6]);
+    drop(f);
+    let info = String::from_utf8_lossy(&run(&["info".as_ref(), d]).stdout).to_string();
+    assert!(info.contains("layout appendable  generation 1"), "{info}");
+    let compact = run(&["compact".as_ref(), d]);
+    assert!(compact.status.success());
+    let info = String::from_utf8_lossy(&run(&["info".as_ref(), d]).stdout).to_string();
+    assert!(
+        info.contains("layout canonical  generation 0  dead space 0"),
+        "{info}"
+    );
+    let f = TensorFile::open(&dest).unwrap();
+    f.verify().unwrap();
+    assert_eq!(names(&f), ["a", "b", "new"]);
+    assert_eq!(f.metadata().unwrap()["k"], 1);
+}

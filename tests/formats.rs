@@ -441,7 +441,7 @@ fn split_keys_in_a_non_gguf_file_are_plain_metadata() {
         let path = dir.path().join(name);
         let mut w = tenzor::Writer::create(&path, Default::default()).unwrap();
         w.set_metadata(meta).unwrap();
-        w.add_tensor("x", tenzor::DType::U8, &[3], &[1, 2, 3])
+        w.add_tensor("x", tenzor::DType::I8, &[3], &[1, 2, 3])
             .unwrap();
         w.finish().unwrap();
 
@@ -458,11 +458,46 @@ fn split_keys_in_a_non_gguf_file_are_plain_metadata() {
         let m = TensorFile::from_bytes(&bytes).unwrap();
         assert_eq!(m.metadata().unwrap(), f.metadata().unwrap());
 
-        for ext in ["tenzor", "safetensors"] {
+        for ext in ["tenzor", "safetensors", "gguf"] {
             let out = dir.path().join(format!("out-{name}.{ext}"));
             tenzor::convert(&path, &out, &ConvertOptions::default(), &mut |_, _| {})
                 .unwrap_or_else(|e| panic!("{name} -> {ext}: {e}"));
-            TensorFile::open(&out).unwrap().verify().unwrap();
+            let g = TensorFile::open(&out).unwrap_or_else(|e| panic!("{name} -> {ext}: {e}"));
+            g.verify().unwrap();
+            assert_eq!(g.get("x").unwrap().data(), &[1, 2, 3]);
+            // In GGUF the keys mean a split: one file holding everything
+            // must not claim to be the first of two (found by the convert
+            // fuzz oracle: the output did not reopen).
+            let keeps = g.metadata().unwrap().get("split.count").is_some();
+            assert_eq!(keeps, ext != "gguf", "{name} -> {ext}");
         }
     }
+}
+
+/// Regression (convert fuzz oracle): a model without tensors converted to a
+/// shard set gives no shard, so its metadata must live in the index.
+#[test]
+fn an_empty_model_keeps_its_metadata_as_a_shard_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("empty.tenzor");
+    let mut w = tenzor::Writer::create(&src, Default::default()).unwrap();
+    w.set_metadata(r#"{"arch": "none", "n": 3}"#).unwrap();
+    w.finish().unwrap();
+    let out = dir.path().join("set.tenzor");
+    let opts = ConvertOptions {
+        max_shard_size: Some(64),
+        ..Default::default()
+    };
+    tenzor::convert(&src, &out, &opts, &mut |_, _| {}).unwrap();
+    assert_eq!(
+        dir_names(dir.path()),
+        ["empty.tenzor", "set.tenzor.index.json"]
+    );
+    let set = TensorFile::open(dir.path().join("set.tenzor.index.json")).unwrap();
+    assert!(set.is_empty());
+    let meta = set.metadata().unwrap();
+    assert_eq!(
+        (&meta["arch"], &meta["n"], &meta["total_size"]),
+        (&"none".into(), &3.into(), &0.into())
+    );
 }

@@ -25,9 +25,9 @@ pub struct Root {
     /// The last byte any committed root can reach: appends start after it,
     /// and bytes after it are an interrupted append's leftovers.
     pub committed_end: u64,
-    /// Bytes from `data_offset` to `committed_end` used neither by a tensor
-    /// of this generation nor by its index (superseded tensors, older
-    /// indexes, padding, the root area).
+    /// Appendable files: bytes from `data_offset` to `committed_end` used
+    /// neither by a tensor of this generation nor by its index (superseded
+    /// tensors, older indexes, padding, the root area); 0 when canonical.
     pub dead_bytes: u64,
 }
 
@@ -49,7 +49,7 @@ pub(crate) fn resolve(b: &[u8], gen0: Native, gen0_end: u64, gen0_live: u64) -> 
     };
     if !root.appendable {
         check_canonical_tail(b, gen0_end, r)?;
-        root.dead_bytes = gen0_end - gen0.data_offset as u64 - gen0_live;
+        // Padding between packed tensors is layout, not dead space.
         return Ok(Native {
             append: Some(root),
             ..gen0

@@ -1,0 +1,196 @@
+"""Loads libtenzor and declares the C functions this package calls (ctypes).
+
+The shared library is bundled inside the package (``tenzor/libtenzor.so``,
+copied there by ``setup.py`` from ``cargo build --release``), so importing
+needs no environment variable. ``TENZOR_LIBRARY`` may point at another build
+(for developing the Rust side without reinstalling).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from ctypes import (
+    POINTER,
+    Structure,
+    c_bool,
+    c_char_p,
+    c_size_t,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+
+#: Largest rank a tensor may have (``TENZOR_MAX_DIMS`` in tenzor.h).
+MAX_DIMS = 8
+
+
+class Tensor(Structure):
+    """``tenzor_tensor``: one tensor, borrowed from an open file."""
+
+    _fields_ = [
+        ("name", c_void_p),
+        ("name_len", c_size_t),
+        ("name_hash", c_uint64),
+        ("dtype", c_uint32),
+        ("has_checksum", c_bool),
+        ("ndim", c_size_t),
+        ("shape", c_uint64 * MAX_DIMS),
+        ("data", c_void_p),
+        ("size", c_size_t),
+        ("checksum", c_uint64),
+        ("file_offset", c_uint64),
+        ("alignment", c_uint64),
+        ("position", c_size_t),
+    ]
+
+
+class TensorMut(Structure):
+    """``tenzor_tensor_mut``: one tensor of a file open for editing."""
+
+    _fields_ = [
+        ("name", c_void_p),
+        ("name_len", c_size_t),
+        ("name_hash", c_uint64),
+        ("dtype", c_uint32),
+        ("ndim", c_size_t),
+        ("shape", c_uint64 * MAX_DIMS),
+        ("data", c_void_p),
+        ("size", c_size_t),
+        ("file_offset", c_uint64),
+        ("alignment", c_uint64),
+        ("position", c_size_t),
+    ]
+
+
+class WriterOptions(Structure):
+    """``tenzor_writer_options`` (zero means the default for every field)."""
+
+    _fields_ = [
+        ("alignment", c_uint64),
+        ("reserve_tensors", c_uint64),
+        ("reserve_name_bytes", c_uint64),
+        ("reserve_metadata_bytes", c_uint64),
+    ]
+
+
+def _library_name() -> str:
+    if sys.platform == "darwin":
+        return "libtenzor.dylib"
+    if sys.platform == "win32":
+        return "tenzor.dll"
+    return "libtenzor.so"
+
+
+def _find_library() -> str:
+    override = os.environ.get("TENZOR_LIBRARY")
+    if override:
+        return override
+    bundled = Path(__file__).with_name(_library_name())
+    if bundled.is_file():
+        return str(bundled)
+    raise ImportError(
+        f"tenzor: the bundled shared library {bundled} is missing; "
+        "reinstall the package with `pip install ./python` from the tenzor repository "
+        "(it runs `cargo build --release`), or set TENZOR_LIBRARY to a libtenzor build"
+    )
+
+
+LIBRARY_PATH = _find_library()
+lib = ctypes.CDLL(LIBRARY_PATH)
+
+_FILE = c_void_p  # const tenzor_file *
+_WRITER = c_void_p  # tenzor_writer *
+_STATUS = c_uint32
+
+
+def _declare(name: str, restype, *argtypes) -> None:
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+
+
+_declare("tenzor_version", c_char_p)
+_declare("tenzor_dtype_name", c_char_p, c_uint32)
+_declare("tenzor_dtype_bits", c_uint32, c_uint32)
+_declare("tenzor_hash_name", c_uint64, c_char_p, c_size_t)
+_declare("tenzor_convert", _STATUS, c_char_p, c_char_p)
+_declare("tenzor_last_error", c_size_t, c_char_p, c_size_t)
+_declare("tenzor_status_str", c_char_p, c_uint32)
+_declare("tenzor_open", _STATUS, c_char_p, POINTER(_FILE))
+_declare("tenzor_open_memory", _STATUS, c_void_p, c_size_t, POINTER(_FILE))
+_declare("tenzor_close", None, _FILE)
+_declare("tenzor_tensor_count", c_size_t, _FILE)
+_declare("tenzor_get_tensor", _STATUS, _FILE, c_char_p, POINTER(Tensor))
+_declare("tenzor_get_tensor_by_hash", _STATUS, _FILE, c_uint64, POINTER(Tensor))
+_declare("tenzor_get_tensor_at", _STATUS, _FILE, c_size_t, POINTER(Tensor))
+_declare("tenzor_metadata", _STATUS, _FILE, POINTER(c_void_p), POINTER(c_size_t))
+_declare("tenzor_verify", _STATUS, _FILE)
+_declare("tenzor_file_alignment", c_uint64, _FILE)
+_declare("tenzor_file_bytes", _STATUS, _FILE, POINTER(c_void_p), POINTER(c_size_t))
+_declare("tenzor_file_format", c_uint32, _FILE)
+_declare("tenzor_file_shard_count", c_size_t, _FILE)
+_declare("tenzor_writer_create", _STATUS, c_char_p, POINTER(WriterOptions), POINTER(_WRITER))
+_declare(
+    "tenzor_writer_add",
+    _STATUS,
+    _WRITER,
+    c_char_p,
+    c_uint32,
+    c_size_t,
+    POINTER(c_uint64),
+    c_void_p,
+    c_size_t,
+)
+_declare("tenzor_writer_set_metadata", _STATUS, _WRITER, c_char_p, c_size_t)
+_declare("tenzor_writer_finish", _STATUS, _WRITER)
+_declare("tenzor_writer_abort", None, _WRITER)
+
+
+# Editing in place (on main since the mutable-files work).
+_EDITOR = c_void_p  # tenzor_editor *
+if hasattr(lib, "tenzor_editor_open"):
+    _declare("tenzor_editor_open", _STATUS, c_char_p, POINTER(_EDITOR))
+    _declare("tenzor_editor_tensor_count", c_size_t, _EDITOR)
+    _declare("tenzor_editor_get_tensor", _STATUS, _EDITOR, c_char_p, POINTER(TensorMut))
+    _declare("tenzor_editor_get_tensor_at", _STATUS, _EDITOR, c_size_t, POINTER(TensorMut))
+    _declare("tenzor_editor_flush", _STATUS, _EDITOR)
+    _declare("tenzor_editor_close", _STATUS, _EDITOR)
+    _declare("tenzor_rehash", _STATUS, c_char_p)
+    _declare("tenzor_file_edit_interrupted", c_bool, _FILE)
+
+
+# Reserving tensors filled in place (the writer's zero-copy path).
+if hasattr(lib, "tenzor_writer_reserve"):
+    _declare(
+        "tenzor_writer_reserve",
+        _STATUS,
+        _WRITER,
+        c_char_p,
+        c_uint32,
+        c_size_t,
+        POINTER(c_uint64),
+        POINTER(c_void_p),
+    )
+    _declare("tenzor_writer_get_tensor", _STATUS, _WRITER, c_char_p, POINTER(Tensor))
+
+
+def has(name: str) -> bool:
+    """Whether the loaded library exports the C function ``name`` (the ABI
+    only grows, so newer functions are looked up before use)."""
+    return hasattr(lib, name)
+
+
+def last_error() -> str:
+    """This thread's last error message from the library."""
+    n = lib.tenzor_last_error(None, 0)
+    buf = ctypes.create_string_buffer(n + 1)
+    lib.tenzor_last_error(buf, n + 1)
+    return buf.value.decode("utf-8", "replace")
+
+
+def version() -> str:
+    """The loaded library's version string."""
+    return lib.tenzor_version().decode()

@@ -889,6 +889,19 @@ impl<'a> TensorFile<'a> {
             return s.shards.iter().try_for_each(|f| f.verify());
         }
         self.check_padding()?;
+        if let Some(g) = self.root().and_then(|r| r.damaged_newer) {
+            let e = Error::new(
+                ErrorKind::Checksum,
+                format!(
+                    "the root slot of generation {g} is intact but its index region is damaged \
+                     or missing: the file opens as its previous generation"
+                ),
+            );
+            return Err(match &self.path {
+                Some(p) => e.in_file(p),
+                None => e,
+            });
+        }
         if self.edit_interrupted() {
             return self.verify_interrupted_edit();
         }

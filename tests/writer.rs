@@ -225,7 +225,11 @@ fn open_does_not_touch_tensor_data() {
     );
     // Reading the data does fault the pages in: the measure can tell.
     // (Not through verify, which drops the pages it has hashed.)
-    let sum = t.data().iter().step_by(4096).fold(0u8, |a, &b| a.wrapping_add(b));
+    let sum = t
+        .data()
+        .iter()
+        .step_by(4096)
+        .fold(0u8, |a, &b| a.wrapping_add(b));
     std::hint::black_box(sum);
     let after_read = rss_file_kib();
     assert!(

@@ -78,6 +78,7 @@ void test_read(void);
 void test_write(void);
 void test_errors(void);
 void test_threads(void);
+void test_load(void);
 void test_edit(void);
 void test_paths(void);
 void test_append(void);

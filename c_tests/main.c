@@ -124,6 +124,7 @@ int main(int argc, char **argv) {
     test_write();
     test_errors();
     test_threads();
+    test_load();
     test_edit();
     test_paths();
     test_append();

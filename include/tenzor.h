@@ -46,6 +46,26 @@
 #define TENZOR_VERSION_PATCH 0
 
 /**
+ * Start reading all tensor data in the background at open.
+ */
+#define TENZOR_HINT_PREFETCH 1
+
+/**
+ * Readahead advice: tensors are read front to back.
+ */
+#define TENZOR_HINT_SEQUENTIAL 2
+
+/**
+ * Readahead advice: scattered lookups (no readahead).
+ */
+#define TENZOR_HINT_RANDOM 4
+
+/**
+ * Lock all tensor data in memory at open (mlock; RLIMIT_MEMLOCK applies).
+ */
+#define TENZOR_HINT_LOCK 8
+
+/**
  * Largest rank a tensor may have (length of `tenzor_tensor.shape`).
  */
 #define TENZOR_MAX_DIMS 8
@@ -305,6 +325,90 @@ typedef struct tenzor_tensor_mut {
 typedef uint32_t tenzor_format;
 
 /**
+ * How tensor bytes reach memory: one of the `TENZOR_BACKEND_*` numbers.
+ */
+typedef uint32_t tenzor_backend;
+
+/**
+ * Validation level: one of the `TENZOR_VALIDATION_*` numbers.
+ */
+typedef uint32_t tenzor_validation;
+
+/**
+ * Options of `tenzor_open_ex`. Set `size` to `sizeof(tenzor_open_options)`
+ * and zero what you do not use (all zero: `tenzor_open`'s behaviour).
+ * Later versions only append fields; a library reads the fields that fit
+ * in `size` and refuses a larger struct whose unknown tail is not zero.
+ */
+typedef struct tenzor_open_options {
+    /**
+     * `sizeof(tenzor_open_options)` as the caller was compiled.
+     */
+    size_t size;
+    /**
+     * A `TENZOR_BACKEND_*` number.
+     */
+    tenzor_backend backend;
+    /**
+     * A `TENZOR_VALIDATION_*` number.
+     */
+    tenzor_validation validation;
+    /**
+     * `TENZOR_HINT_*` bits.
+     */
+    uint32_t hints;
+    /**
+     * Must be 0.
+     */
+    uint32_t reserved;
+} tenzor_open_options;
+
+/**
+ * One read of `tenzor_read_batch`: a tensor by name, or a byte range.
+ */
+typedef struct tenzor_read_request {
+    /**
+     * The tensor to read (NUL-terminated), or NULL to read a byte range.
+     */
+    const char *name;
+    /**
+     * With `name` NULL: absolute file offset of the range.
+     */
+    uint64_t offset;
+    /**
+     * Destination (caller memory).
+     */
+    void *dst;
+    /**
+     * With a name: capacity of `dst` (at least the tensor's size). With
+     * NULL: the range length (exactly this many bytes are read).
+     */
+    size_t len;
+} tenzor_read_request;
+
+/**
+ * Options of `tenzor_read_batch` (`size` = `sizeof(tenzor_batch_options)`).
+ */
+typedef struct tenzor_batch_options {
+    /**
+     * `sizeof(tenzor_batch_options)` as the caller was compiled.
+     */
+    size_t size;
+    /**
+     * Threads reading at once (0: one per core, at most 8).
+     */
+    uint32_t threads;
+    /**
+     * 1: merge reads of adjacent file ranges into one vectored read.
+     */
+    uint32_t coalesce;
+    /**
+     * Largest single read in bytes (0: 8 MiB).
+     */
+    size_t chunk_size;
+} tenzor_batch_options;
+
+/**
  * The type of a metadata value: one of the `TENZOR_META_*` numbers (GGUF's
  * value type codes, plus `NULL` and `JSON` for JSON metadata).
  */
@@ -323,6 +427,36 @@ typedef struct tenzor_str {
      */
     size_t len;
 } tenzor_str;
+
+/**
+ * `read` on network and FUSE filesystems, `mmap` elsewhere.
+ */
+#define TENZOR_BACKEND_AUTO 0
+
+/**
+ * Map the file read-only (what `tenzor_open` does on local filesystems).
+ */
+#define TENZOR_BACKEND_MMAP 1
+
+/**
+ * No mapping: pread into memory the handle owns, or the caller's.
+ */
+#define TENZOR_BACKEND_READ 2
+
+/**
+ * Like READ, with O_DIRECT where offsets, sizes and buffers are 4096-aligned.
+ */
+#define TENZOR_BACKEND_DIRECT 3
+
+/**
+ * Every structural rule and the header checksum at open.
+ */
+#define TENZOR_VALIDATION_FULL 0
+
+/**
+ * .tenzor: header and region bounds at open, each entry when returned.
+ */
+#define TENZOR_VALIDATION_LAZY 1
 
 /**
  * Unsigned 8-bit integer.
@@ -967,6 +1101,9 @@ const char *tenzor_status_str(uint32_t status);
  * Linux, touching a truncated page kills the process with SIGBUS. Replace
  * files by writing a new one and renaming it over the old (as
  * `tenzor_writer_finish` does); open handles keep seeing the old file.
+ * For files other processes may shrink, or on network filesystems, open
+ * with `tenzor_open_ex` and `TENZOR_BACKEND_READ`: nothing is mapped and a
+ * truncated file is an error, not a signal.
  *
  * # Safety
  * `path` must be NULL or a NUL-terminated string; `out` NULL or writable.
@@ -1097,7 +1234,8 @@ uint64_t tenzor_file_alignment(const struct tenzor_file *file);
  * A shard set (several files) has no single byte range:
  * `TENZOR_ERR_UNSUPPORTED`.
  * Every tensor's `data` equals `*data + file_offset`. Borrowed from the
- * handle, valid until `tenzor_close`; read-only. On failure neither
+ * handle, valid until `tenzor_close`; read-only. With the read backends
+ * this first reads the whole file into the handle's memory. On failure neither
  * out-parameter is modified.
  *
  * # Safety
@@ -1123,6 +1261,112 @@ tenzor_format tenzor_file_format(const struct tenzor_file *file);
  * `file` must be NULL or an open handle.
  */
 size_t tenzor_file_shard_count(const struct tenzor_file *file);
+
+/**
+ * Opens `path` like `tenzor_open`, with options: a backend, a validation
+ * level, hints. `opts` NULL means all defaults (exactly `tenzor_open`).
+ *
+ * Backends: MMAP maps the file (views point into the page cache); READ
+ * and DIRECT map nothing of it: the index is read with pread and each
+ * tensor is read into memory the handle owns the first time a lookup
+ * returns it (that memory, and the view's `data`, stay valid until
+ * `tenzor_close`), or straight into caller memory with
+ * `tenzor_read_tensor`. A file truncated while open makes READ/DIRECT
+ * reads fail with `TENZOR_ERR_IO`; under MMAP it is SIGBUS (see
+ * `tenzor_open`). `tenzor_file_backend` tells which backend AUTO picked.
+ *
+ * LAZY validation checks the header and region bounds at open and each
+ * entry when a lookup returns it (a bad entry fails that lookup with
+ * `TENZOR_ERR_BAD_FORMAT`, never a bad view); `tenzor_verify` checks the
+ * rest. FORMAT.md, "Validation levels", lists each level's guarantees.
+ *
+ * On success `*out` receives a new handle (release with `tenzor_close`);
+ * on failure `*out` is unmodified. A refused lock names RLIMIT_MEMLOCK.
+ *
+ * # Safety
+ * `path` NULL or a C string; `opts` NULL or a readable struct of
+ * `opts->size` bytes; `out` NULL or writable.
+ */
+tenzor_status tenzor_open_ex(const char *path, const struct tenzor_open_options *opts, const struct tenzor_file **out);
+
+/**
+ * The backend an open file uses (never AUTO) and, in `*reason`, one
+ * sentence saying why (NUL-terminated, owned by the handle, valid until
+ * `tenzor_close`). Memory buffers (`tenzor_open_memory`) are
+ * `TENZOR_ERR_UNSUPPORTED`. On failure the out-parameters are unmodified.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `backend` and `reason` NULL or writable.
+ */
+tenzor_status tenzor_file_backend(const struct tenzor_file *file, tenzor_backend *backend, const char **reason);
+
+/**
+ * Copies the bytes of the tensor called `name` into `dst` (`cap` bytes of
+ * caller memory) and writes the tensor's byte size to `*size` (when `size`
+ * is not NULL). `dst` NULL with `cap` 0 only queries the size. `cap`
+ * smaller than the tensor: `TENZOR_ERR_INVALID_ARGUMENT`, nothing written.
+ * Works with every backend; with READ/DIRECT the bytes go from the file
+ * to `dst` directly (O_DIRECT when `dst` is 4096-aligned), without being
+ * kept by the handle. `dst` stays the caller's.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string; `dst` NULL or
+ * `cap` writable bytes; `size` NULL or writable.
+ */
+tenzor_status tenzor_read_tensor(const struct tenzor_file *file, const char *name, void *dst, size_t cap, size_t *size);
+
+/**
+ * Reads many tensors and byte ranges at once into caller buffers, with
+ * `opts->threads` threads and reads of at most `opts->chunk_size` bytes
+ * (`opts` NULL: defaults, coalescing on). Byte ranges must lie inside the
+ * file and are refused for shard sets. On failure some destinations may
+ * hold partial data; the message names the first failing tensor or range.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `reqs` NULL or `count` readable requests
+ * whose names are C strings and whose `dst` hold `len` writable bytes that
+ * do not overlap; `opts` NULL or a readable struct.
+ */
+tenzor_status tenzor_read_batch(const struct tenzor_file *file, const struct tenzor_read_request *reqs, size_t count, const struct tenzor_batch_options *opts);
+
+/**
+ * Asks the kernel to start reading the tensor called `name` (NULL: all
+ * tensors) in the background, and returns at once.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string.
+ */
+tenzor_status tenzor_prefetch(const struct tenzor_file *file, const char *name);
+
+/**
+ * Drops the pages of the tensor called `name` (NULL: all tensors) from
+ * this process and the page cache, e.g. once uploaded to a GPU, so
+ * resident memory falls. Views stay valid: under MMAP their pages are read
+ * back from the file when touched; READ/DIRECT keep the handle's copy
+ * until `tenzor_close` (only the page cache is dropped).
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string.
+ */
+tenzor_status tenzor_release(const struct tenzor_file *file, const char *name);
+
+/**
+ * Locks the pages of the tensor called `name` (NULL: all tensors) in
+ * memory (mlock). When RLIMIT_MEMLOCK refuses: `TENZOR_ERR_IO` with a
+ * message giving the limit. Memory buffers: `TENZOR_ERR_UNSUPPORTED`.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string.
+ */
+tenzor_status tenzor_lock(const struct tenzor_file *file, const char *name);
+
+/**
+ * Undoes `tenzor_lock` for the tensor called `name` (NULL: all tensors).
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string.
+ */
+tenzor_status tenzor_unlock(const struct tenzor_file *file, const char *name);
 
 /**
  * Number of metadata keys (GGUF KV pairs, top-level JSON keys) into `*count`.

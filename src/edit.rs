@@ -300,8 +300,9 @@ impl Editor {
         };
         let n = *n;
         for &p in &self.dirty {
-            let entry = n.entry_of_position(&self.map, p);
-            let t = n.tensor(&self.map, entry);
+            // Fully validated at open: neither lookup can fail.
+            let entry = n.entry_of_position(&self.map, p)?;
+            let t = n.tensor(&self.map, entry)?;
             let sum = format::checksum(t.data()).to_le_bytes();
             let at = n.checksum_offset(entry);
             self.map[at..at + 8].copy_from_slice(&sum);

@@ -27,6 +27,7 @@ pub mod appender;
 pub mod editor;
 pub mod error;
 pub mod file;
+pub mod load;
 pub mod meta;
 mod panic;
 pub mod types;

@@ -889,6 +889,19 @@ impl<'a> TensorFile<'a> {
             return s.shards.iter().try_for_each(|f| f.verify());
         }
         self.check_padding()?;
+        if let Some(g) = self.root().and_then(|r| r.damaged_newer) {
+            let e = Error::new(
+                ErrorKind::Checksum,
+                format!(
+                    "the root slot of generation {g} is intact but its index region is damaged \
+                     or missing: the file opens as its previous generation"
+                ),
+            );
+            return Err(match &self.path {
+                Some(p) => e.in_file(p),
+                None => e,
+            });
+        }
         if self.edit_interrupted() {
             return self.verify_interrupted_edit();
         }
@@ -996,6 +1009,25 @@ impl<'a> TensorFile<'a> {
         Ok(())
     }
 
+    /// xxh3 of a tensor's data. Mapped files are hashed in 8 MiB steps,
+    /// each step's pages dropped from this process once hashed, so checking
+    /// a file larger than memory keeps its resident size bounded (the page
+    /// cache keeps them; touching them again faults them back in).
+    fn hash_data(&self, t: &Tensor<'_>) -> u64 {
+        const STEP: usize = 8 << 20;
+        let d = t.data();
+        if d.len() <= STEP || !matches!(self.store, Store::Mapped { .. }) {
+            return format::checksum(d);
+        }
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for (i, c) in d.chunks(STEP).enumerate() {
+            h.update(c);
+            self.store
+                .drop_resident(t.offset + (i * STEP) as u64, c.len() as u64);
+        }
+        h.digest()
+    }
+
     /// True when the format stores per-tensor checksums.
     pub fn has_checksums(&self) -> bool {
         match &self.kind {
@@ -1008,7 +1040,7 @@ impl<'a> TensorFile<'a> {
     /// Recomputes one tensor's checksum.
     pub fn verify_tensor(&self, t: &Tensor<'_>) -> Result<()> {
         if let Some(stored) = t.checksum() {
-            let actual = format::checksum(t.data());
+            let actual = self.hash_data(t);
             if actual != stored {
                 let e = Error::new(
                     ErrorKind::Checksum,

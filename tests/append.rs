@@ -358,3 +358,66 @@ fn cli_append_compact_and_info() {
     assert_eq!(names(&f), ["a", "b", "new"]);
     assert_eq!(f.metadata().unwrap()["k"], 1);
 }
+
+/// An appended file (generations 1 and 2) and where its root area starts.
+fn two_generations(p: &Path) -> (Vec<u8>, usize) {
+    let orig = canonical(p);
+    for g in 1..=2u8 {
+        let mut a = Appender::open(p, AppendOptions::default()).unwrap();
+        a.add_tensor(&format!("g{g}"), DType::U8, &[100], &[g; 100])
+            .unwrap();
+        a.commit().unwrap();
+    }
+    (std::fs::read(p).unwrap(), orig.len().next_multiple_of(4096))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+#[test]
+fn a_damaged_newest_region_falls_back_and_verify_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.tenzor");
+    let (mut bytes, r) = two_generations(&p);
+    // Generation 2 lives in slot 0; flip one byte of its region's names.
+    let (off, size) = (
+        u64_at(&bytes, r + 16) as usize,
+        u64_at(&bytes, r + 24) as usize,
+    );
+    bytes[off + size - 2] ^= 1;
+    std::fs::write(&p, &bytes).unwrap();
+    let f = TensorFile::open(&p).unwrap();
+    assert_eq!(f.append_layout().unwrap().generation, 1);
+    assert!(f.get("g2").is_none() && f.get("g1").is_some());
+    let e = f.verify().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Checksum);
+    assert!(e.to_string().contains("generation 2"), "{e}");
+}
+
+#[test]
+fn a_forged_region_with_valid_checksums_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.tenzor");
+    let (mut bytes, r) = two_generations(&p);
+    let (off, size) = (
+        u64_at(&bytes, r + 16) as usize,
+        u64_at(&bytes, r + 24) as usize,
+    );
+    // Point the first entry's data into the root area, then re-sign the
+    // region and the slot: every checksum holds, a structural rule does not.
+    let meta = u32::from_le_bytes(bytes[off + 20..off + 24].try_into().unwrap()) as usize;
+    let entry = off + (64 + meta).next_multiple_of(8);
+    let data_offset = u64_at(&bytes, 32) as usize;
+    let bad = (r - data_offset) as u64;
+    bytes[entry + 88..entry + 96].copy_from_slice(&bad.to_le_bytes());
+    let sum = xxhash_rust::xxh3::xxh3_64(&bytes[off..off + size]);
+    bytes[r + 32..r + 40].copy_from_slice(&sum.to_le_bytes());
+    let slot_sum = xxhash_rust::xxh3::xxh3_64(&bytes[r..r + 56]);
+    bytes[r + 56..r + 64].copy_from_slice(&slot_sum.to_le_bytes());
+    std::fs::write(&p, &bytes).unwrap();
+    let e = TensorFile::open(&p).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadFormat, "{e}");
+    assert!(e.to_string().contains("generation 2"), "{e}");
+    assert!(e.to_string().contains("root area"), "{e}");
+}

@@ -44,13 +44,13 @@ fn fadvise(_f: &std::fs::File, _offset: u64, _len: u64, _advice: libc::c_int) {}
 /// Drops the page cache of a file range (clean pages only), e.g. for cold
 /// benchmarks and for reading a file once without keeping it cached.
 #[cfg(target_os = "linux")]
-pub fn evict(f: &std::fs::File, offset: u64, len: u64) {
+pub(crate) fn evict(f: &std::fs::File, offset: u64, len: u64) {
     fadvise(f, offset, len, libc::POSIX_FADV_DONTNEED);
 }
 
 /// See the Linux version: a no-op elsewhere.
 #[cfg(not(target_os = "linux"))]
-pub fn evict(_f: &std::fs::File, _offset: u64, _len: u64) {}
+pub(crate) fn evict(_f: &std::fs::File, _offset: u64, _len: u64) {}
 
 impl Store<'_> {
     fn mapped_base(&self) -> Option<*const u8> {
@@ -111,6 +111,27 @@ impl Store<'_> {
         }
         evict(r.file(), offset, len);
         Ok(())
+    }
+
+    /// Drops the whole pages inside the range from this process's resident
+    /// set (mapped files only; advice, so failures are ignored).
+    pub fn drop_resident(&self, offset: u64, len: u64) {
+        let Some(base) = self.mapped_base() else {
+            return;
+        };
+        let start = (offset as usize).next_multiple_of(ALIGN);
+        let end = (offset + len) as usize / ALIGN * ALIGN;
+        if end > start {
+            // SAFETY: a read-only file mapping: MADV_DONTNEED drops the page
+            // table entries and later accesses read the file again.
+            unsafe {
+                libc::madvise(
+                    base.wrapping_add(start).cast_mut().cast(),
+                    end - start,
+                    libc::MADV_DONTNEED,
+                )
+            };
+        }
     }
 
     /// Locks the range in memory (reading it first with the read backends).

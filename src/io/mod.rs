@@ -4,6 +4,7 @@
 //! handle owns, optionally with O_DIRECT).
 
 mod batch;
+pub mod bench;
 mod fs;
 mod hints;
 mod pread;

@@ -124,8 +124,10 @@ int main(int argc, char **argv) {
     test_write();
     test_errors();
     test_threads();
+    test_load();
     test_edit();
     test_paths();
+    test_append();
     test_meta();
 
     printf("%d checks: %d passed, %d failed\n", tz_checks, tz_checks - tz_failures, tz_failures);

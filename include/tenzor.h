@@ -46,6 +46,26 @@
 #define TENZOR_VERSION_PATCH 0
 
 /**
+ * Start reading all tensor data in the background at open.
+ */
+#define TENZOR_HINT_PREFETCH 1
+
+/**
+ * Readahead advice: tensors are read front to back.
+ */
+#define TENZOR_HINT_SEQUENTIAL 2
+
+/**
+ * Readahead advice: scattered lookups (no readahead).
+ */
+#define TENZOR_HINT_RANDOM 4
+
+/**
+ * Lock all tensor data in memory at open (mlock; RLIMIT_MEMLOCK applies).
+ */
+#define TENZOR_HINT_LOCK 8
+
+/**
  * Largest rank a tensor may have (length of `tenzor_tensor.shape`).
  */
 #define TENZOR_MAX_DIMS 8
@@ -121,6 +141,13 @@ typedef uint32_t tenzor_status;
 #endif // __cplusplus
 
 /**
+ * An existing .tenzor file opened for appending (opaque). Use from one
+ * thread at a time. Created by `tenzor_appender_open`, released by
+ * `tenzor_appender_commit` or `tenzor_appender_abort`.
+ */
+typedef struct tenzor_appender tenzor_appender;
+
+/**
  * An existing file opened for editing tensor bytes in place (opaque). Use
  * from one thread at a time. Created by `tenzor_editor_open`, released by
  * `tenzor_editor_close`.
@@ -149,61 +176,29 @@ typedef struct tenzor_writer tenzor_writer;
 typedef uint32_t tenzor_dtype;
 
 /**
- * One tensor of a file open for editing, with a writable pointer to its
- * bytes inside the file's shared mapping. Every pointer in it stays valid
- * until `tenzor_editor_close` on that editor; nothing in it is owned by the
- * caller. Write at most `size` bytes at `data`: the view carries no other
- * bound, and bytes past it belong to other tensors or to the file's index.
- * Writes through `data` are allowed until the next `tenzor_editor_flush`
- * (or the close); to write again after a flush, fetch the view again, which
- * marks the file as being edited again.
+ * Options of `tenzor_writer_create`. Zero means "the default" for every
+ * field, so `tenzor_writer_options o = {0};` then setting what you need is
+ * the intended use. The reservations are hints: too small costs one extra
+ * copy of the data at finish, too large leaves zero padding in the file.
  */
-typedef struct tenzor_tensor_mut {
+typedef struct tenzor_writer_options {
     /**
-     * The name, NUL-terminated (read-only); NULL for legacy v1 files, which store only hashes.
-     */
-    const char *name;
-    /**
-     * Length of the name in bytes, without the NUL (0 when `name` is NULL).
-     */
-    size_t name_len;
-    /**
-     * FNV-1a 64 hash of the name.
-     */
-    uint64_t name_hash;
-    /**
-     * Element type, a `TENZOR_DTYPE_*` number.
-     */
-    tenzor_dtype dtype;
-    /**
-     * Number of dimensions, 0 (a scalar) to `TENZOR_MAX_DIMS`.
-     */
-    size_t ndim;
-    /**
-     * Dimensions, outermost first; entries at `ndim` and beyond are 0.
-     */
-    uint64_t shape[TENZOR_MAX_DIMS];
-    /**
-     * The tensor's bytes, writable, inside the mapping (never NULL, even when `size` is 0).
-     */
-    void *data;
-    /**
-     * Number of bytes at `data`: the bound of every write.
-     */
-    size_t size;
-    /**
-     * Absolute offset of the data in the file.
-     */
-    uint64_t file_offset;
-    /**
-     * Actual alignment of `data`: the largest power of two up to 65536 dividing its address.
+     * Per-tensor alignment: a power of two from 64 to 65536 (0: 64; 4096 gives page-aligned tensors).
      */
     uint64_t alignment;
     /**
-     * Position in the order the tensors were written (what `tenzor_editor_get_tensor_at` takes).
+     * Expected number of tensors (0: 16).
      */
-    size_t position;
-} tenzor_tensor_mut;
+    uint64_t reserve_tensors;
+    /**
+     * Expected total bytes of tensor names (0: 1024).
+     */
+    uint64_t reserve_name_bytes;
+    /**
+     * Expected bytes of JSON metadata (0: 1024).
+     */
+    uint64_t reserve_metadata_bytes;
+} tenzor_writer_options;
 
 /**
  * One tensor, borrowed from an open file: every pointer in it points into
@@ -267,10 +262,151 @@ typedef struct tenzor_tensor {
 } tenzor_tensor;
 
 /**
+ * One tensor of a file open for editing, with a writable pointer to its
+ * bytes inside the file's shared mapping. Every pointer in it stays valid
+ * until `tenzor_editor_close` on that editor; nothing in it is owned by the
+ * caller. Write at most `size` bytes at `data`: the view carries no other
+ * bound, and bytes past it belong to other tensors or to the file's index.
+ * Writes through `data` are allowed until the next `tenzor_editor_flush`
+ * (or the close); to write again after a flush, fetch the view again, which
+ * marks the file as being edited again.
+ */
+typedef struct tenzor_tensor_mut {
+    /**
+     * The name, NUL-terminated (read-only); NULL for legacy v1 files, which store only hashes.
+     */
+    const char *name;
+    /**
+     * Length of the name in bytes, without the NUL (0 when `name` is NULL).
+     */
+    size_t name_len;
+    /**
+     * FNV-1a 64 hash of the name.
+     */
+    uint64_t name_hash;
+    /**
+     * Element type, a `TENZOR_DTYPE_*` number.
+     */
+    tenzor_dtype dtype;
+    /**
+     * Number of dimensions, 0 (a scalar) to `TENZOR_MAX_DIMS`.
+     */
+    size_t ndim;
+    /**
+     * Dimensions, outermost first; entries at `ndim` and beyond are 0.
+     */
+    uint64_t shape[TENZOR_MAX_DIMS];
+    /**
+     * The tensor's bytes, writable, inside the mapping (never NULL, even when `size` is 0).
+     */
+    void *data;
+    /**
+     * Number of bytes at `data`: the bound of every write.
+     */
+    size_t size;
+    /**
+     * Absolute offset of the data in the file.
+     */
+    uint64_t file_offset;
+    /**
+     * Actual alignment of `data`: the largest power of two up to 65536 dividing its address.
+     */
+    uint64_t alignment;
+    /**
+     * Position in the order the tensors were written (what `tenzor_editor_get_tensor_at` takes).
+     */
+    size_t position;
+} tenzor_tensor_mut;
+
+/**
  * The on-disk format of an open file: one of the `TENZOR_FORMAT_*`
  * numbers (stable; new formats get new numbers).
  */
 typedef uint32_t tenzor_format;
+
+/**
+ * How tensor bytes reach memory: one of the `TENZOR_BACKEND_*` numbers.
+ */
+typedef uint32_t tenzor_backend;
+
+/**
+ * Validation level: one of the `TENZOR_VALIDATION_*` numbers.
+ */
+typedef uint32_t tenzor_validation;
+
+/**
+ * Options of `tenzor_open_ex`. Set `size` to `sizeof(tenzor_open_options)`
+ * and zero what you do not use (all zero: `tenzor_open`'s behaviour).
+ * Later versions only append fields; a library reads the fields that fit
+ * in `size` and refuses a larger struct whose unknown tail is not zero.
+ */
+typedef struct tenzor_open_options {
+    /**
+     * `sizeof(tenzor_open_options)` as the caller was compiled.
+     */
+    size_t size;
+    /**
+     * A `TENZOR_BACKEND_*` number.
+     */
+    tenzor_backend backend;
+    /**
+     * A `TENZOR_VALIDATION_*` number.
+     */
+    tenzor_validation validation;
+    /**
+     * `TENZOR_HINT_*` bits.
+     */
+    uint32_t hints;
+    /**
+     * Must be 0.
+     */
+    uint32_t reserved;
+} tenzor_open_options;
+
+/**
+ * One read of `tenzor_read_batch`: a tensor by name, or a byte range.
+ */
+typedef struct tenzor_read_request {
+    /**
+     * The tensor to read (NUL-terminated), or NULL to read a byte range.
+     */
+    const char *name;
+    /**
+     * With `name` NULL: absolute file offset of the range.
+     */
+    uint64_t offset;
+    /**
+     * Destination (caller memory).
+     */
+    void *dst;
+    /**
+     * With a name: capacity of `dst` (at least the tensor's size). With
+     * NULL: the range length (exactly this many bytes are read).
+     */
+    size_t len;
+} tenzor_read_request;
+
+/**
+ * Options of `tenzor_read_batch` (`size` = `sizeof(tenzor_batch_options)`).
+ */
+typedef struct tenzor_batch_options {
+    /**
+     * `sizeof(tenzor_batch_options)` as the caller was compiled.
+     */
+    size_t size;
+    /**
+     * Threads reading at once (0: one per core, at most 8).
+     */
+    uint32_t threads;
+    /**
+     * 1: merge reads of adjacent file ranges into one vectored read.
+     */
+    uint32_t coalesce;
+    /**
+     * Largest single read in bytes (0: 8 MiB).
+     */
+    size_t chunk_size;
+} tenzor_batch_options;
 
 /**
  * The type of a metadata value: one of the `TENZOR_META_*` numbers (GGUF's
@@ -293,29 +429,34 @@ typedef struct tenzor_str {
 } tenzor_str;
 
 /**
- * Options of `tenzor_writer_create`. Zero means "the default" for every
- * field, so `tenzor_writer_options o = {0};` then setting what you need is
- * the intended use. The reservations are hints: too small costs one extra
- * copy of the data at finish, too large leaves zero padding in the file.
+ * `read` on network and FUSE filesystems, `mmap` elsewhere.
  */
-typedef struct tenzor_writer_options {
-    /**
-     * Per-tensor alignment: a power of two from 64 to 65536 (0: 64; 4096 gives page-aligned tensors).
-     */
-    uint64_t alignment;
-    /**
-     * Expected number of tensors (0: 16).
-     */
-    uint64_t reserve_tensors;
-    /**
-     * Expected total bytes of tensor names (0: 1024).
-     */
-    uint64_t reserve_name_bytes;
-    /**
-     * Expected bytes of JSON metadata (0: 1024).
-     */
-    uint64_t reserve_metadata_bytes;
-} tenzor_writer_options;
+#define TENZOR_BACKEND_AUTO 0
+
+/**
+ * Map the file read-only (what `tenzor_open` does on local filesystems).
+ */
+#define TENZOR_BACKEND_MMAP 1
+
+/**
+ * No mapping: pread into memory the handle owns, or the caller's.
+ */
+#define TENZOR_BACKEND_READ 2
+
+/**
+ * Like READ, with O_DIRECT where offsets, sizes and buffers are 4096-aligned.
+ */
+#define TENZOR_BACKEND_DIRECT 3
+
+/**
+ * Every structural rule and the header checksum at open.
+ */
+#define TENZOR_VALIDATION_FULL 0
+
+/**
+ * .tenzor: header and region bounds at open, each entry when returned.
+ */
+#define TENZOR_VALIDATION_LAZY 1
 
 /**
  * Unsigned 8-bit integer.
@@ -700,6 +841,111 @@ uint64_t tenzor_hash_name(const char *name, size_t len);
 tenzor_status tenzor_convert(const char *input, const char *output);
 
 /**
+ * Opens the .tenzor file at `path` (a NUL-terminated path) for appending,
+ * or creates it when it does not exist (then `create_opts`, which may be
+ * NULL for the defaults and is only read during this call, sets its
+ * alignment and reservations; an existing file keeps its alignment).
+ *
+ * Takes the file's write lock: while this appender lives, another
+ * appender or editor fails with `TENZOR_ERR_BUSY`. Readers are never
+ * blocked or disturbed: `tenzor_file` handles opened before the commit keep
+ * seeing the old content with unchanged bytes. A .safetensors, .gguf or
+ * legacy v1 file, or a shard index, is `TENZOR_ERR_UNSUPPORTED` (convert it
+ * first); a file carrying the edit mark is `TENZOR_ERR_CHECKSUM` (run
+ * `tenzor_rehash`). Opening changes nothing but cutting the leftovers of
+ * an earlier interrupted append.
+ *
+ * On success `*out` receives a handle owned by the caller, to be released
+ * by exactly one of `tenzor_appender_commit` or `tenzor_appender_abort`;
+ * on failure `*out` is unmodified. Use an appender from one thread at a
+ * time.
+ *
+ * # Safety
+ * `path` must be NULL or a C string, `create_opts` NULL or readable, `out`
+ * NULL or writable.
+ */
+tenzor_status tenzor_appender_open(const char *path, const struct tenzor_writer_options *create_opts, struct tenzor_appender **out);
+
+/**
+ * Adds one tensor, or replaces the committed tensor of that name (which
+ * keeps its position; its old bytes become dead space). The bytes are
+ * written to the file now (copied; the caller keeps ownership of every
+ * argument) and become part of the content at `tenzor_appender_commit`.
+ * Arguments as for `tenzor_writer_add`; a name added twice in one session
+ * is `TENZOR_ERR_DUPLICATE_NAME`; a full disk is `TENZOR_ERR_IO` naming the
+ * file (the committed content is intact; abort the appender).
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender; `name` NULL or a C string;
+ * `shape` NULL or `ndim` readable values; `data` NULL or `len` readable bytes.
+ */
+tenzor_status tenzor_appender_add(struct tenzor_appender *appender, const char *name, tenzor_dtype dtype, size_t ndim, const uint64_t *shape, const void *data, size_t len);
+
+/**
+ * Adds (or replaces) a tensor whose bytes the caller writes in place:
+ * `*data` receives a pointer to its bytes inside the file (a shared
+ * writable mapping, zero-filled). It stays valid until
+ * `tenzor_appender_commit` or `tenzor_appender_abort` (using it afterwards
+ * is undefined behaviour) and is never NULL; the checksum is computed at
+ * commit. Arguments as for `tenzor_writer_reserve`; on failure `*data` is
+ * unmodified.
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender; `name` NULL or a C string;
+ * `shape` NULL or `ndim` readable values; `data` NULL or writable.
+ */
+tenzor_status tenzor_appender_reserve(struct tenzor_appender *appender, const char *name, tenzor_dtype dtype, size_t ndim, const uint64_t *shape, void **data);
+
+/**
+ * Replaces the file's metadata, at commit, with the `len` bytes of JSON at
+ * `json` (a JSON object; need not be NUL-terminated; copied). Errors as
+ * for `tenzor_writer_set_metadata`.
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender; `json` NULL or `len`
+ * readable bytes.
+ */
+tenzor_status tenzor_appender_set_metadata(struct tenzor_appender *appender, const char *json, size_t len);
+
+/**
+ * Looks up `name` as the file will hold it after commit: a tensor added in
+ * this session, else the committed one (mode `a+`). On success `*out`
+ * receives a view whose pointers stay valid until
+ * `tenzor_appender_commit` or `tenzor_appender_abort`; a reserved
+ * tensor's `has_checksum` is false until commit. Unknown name:
+ * `TENZOR_ERR_NOT_FOUND`, `*out` unmodified.
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender, `name` NULL or a C string,
+ * `out` NULL or writable.
+ */
+tenzor_status tenzor_appender_get_tensor(struct tenzor_appender *appender, const char *name, struct tenzor_tensor *out);
+
+/**
+ * Commits: makes the added tensors and metadata the file's content,
+ * durably and crash-safely (FORMAT.md, "Commit protocol"), and releases
+ * the write lock. The appender is consumed whatever the outcome: do not
+ * use or abort it afterwards, and stop using every pointer it handed out.
+ * On failure (`TENZOR_ERR_IO` naming the file) the file holds its old
+ * content, or the new one if the failure came after the commit point.
+ * NULL gives `TENZOR_ERR_NULL_ARGUMENT`.
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender, not used after this call.
+ */
+tenzor_status tenzor_appender_commit(struct tenzor_appender *appender);
+
+/**
+ * Abandons an appender: the file keeps its committed content (the bytes
+ * written since open are cut off) and the write lock is released. Every
+ * pointer it handed out becomes invalid. NULL is a no-op.
+ *
+ * # Safety
+ * `appender` must be NULL or a live appender, not used after this call.
+ */
+void tenzor_appender_abort(struct tenzor_appender *appender);
+
+/**
  * Opens the existing tensor file at `path` (a NUL-terminated path) for
  * editing tensor bytes in place: .tenzor (v2, or legacy v1), .safetensors
  * or .gguf, validated as `tenzor_open` does; the structure (names, shapes,
@@ -855,6 +1101,9 @@ const char *tenzor_status_str(uint32_t status);
  * Linux, touching a truncated page kills the process with SIGBUS. Replace
  * files by writing a new one and renaming it over the old (as
  * `tenzor_writer_finish` does); open handles keep seeing the old file.
+ * For files other processes may shrink, or on network filesystems, open
+ * with `tenzor_open_ex` and `TENZOR_BACKEND_READ`: nothing is mapped and a
+ * truncated file is an error, not a signal.
  *
  * # Safety
  * `path` must be NULL or a NUL-terminated string; `out` NULL or writable.
@@ -985,7 +1234,8 @@ uint64_t tenzor_file_alignment(const struct tenzor_file *file);
  * A shard set (several files) has no single byte range:
  * `TENZOR_ERR_UNSUPPORTED`.
  * Every tensor's `data` equals `*data + file_offset`. Borrowed from the
- * handle, valid until `tenzor_close`; read-only. On failure neither
+ * handle, valid until `tenzor_close`; read-only. With the read backends
+ * this first reads the whole file into the handle's memory. On failure neither
  * out-parameter is modified.
  *
  * # Safety
@@ -1011,6 +1261,112 @@ tenzor_format tenzor_file_format(const struct tenzor_file *file);
  * `file` must be NULL or an open handle.
  */
 size_t tenzor_file_shard_count(const struct tenzor_file *file);
+
+/**
+ * Opens `path` like `tenzor_open`, with options: a backend, a validation
+ * level, hints. `opts` NULL means all defaults (exactly `tenzor_open`).
+ *
+ * Backends: MMAP maps the file (views point into the page cache); READ
+ * and DIRECT map nothing of it: the index is read with pread and each
+ * tensor is read into memory the handle owns the first time a lookup
+ * returns it (that memory, and the view's `data`, stay valid until
+ * `tenzor_close`), or straight into caller memory with
+ * `tenzor_read_tensor`. A file truncated while open makes READ/DIRECT
+ * reads fail with `TENZOR_ERR_IO`; under MMAP it is SIGBUS (see
+ * `tenzor_open`). `tenzor_file_backend` tells which backend AUTO picked.
+ *
+ * LAZY validation checks the header and region bounds at open and each
+ * entry when a lookup returns it (a bad entry fails that lookup with
+ * `TENZOR_ERR_BAD_FORMAT`, never a bad view); `tenzor_verify` checks the
+ * rest. FORMAT.md, "Validation levels", lists each level's guarantees.
+ *
+ * On success `*out` receives a new handle (release with `tenzor_close`);
+ * on failure `*out` is unmodified. A refused lock names RLIMIT_MEMLOCK.
+ *
+ * # Safety
+ * `path` NULL or a C string; `opts` NULL or a readable struct of
+ * `opts->size` bytes; `out` NULL or writable.
+ */
+tenzor_status tenzor_open_ex(const char *path, const struct tenzor_open_options *opts, const struct tenzor_file **out);
+
+/**
+ * The backend an open file uses (never AUTO) and, in `*reason`, one
+ * sentence saying why (NUL-terminated, owned by the handle, valid until
+ * `tenzor_close`). Memory buffers (`tenzor_open_memory`) are
+ * `TENZOR_ERR_UNSUPPORTED`. On failure the out-parameters are unmodified.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `backend` and `reason` NULL or writable.
+ */
+tenzor_status tenzor_file_backend(const struct tenzor_file *file, tenzor_backend *backend, const char **reason);
+
+/**
+ * Copies the bytes of the tensor called `name` into `dst` (`cap` bytes of
+ * caller memory) and writes the tensor's byte size to `*size` (when `size`
+ * is not NULL). `dst` NULL with `cap` 0 only queries the size. `cap`
+ * smaller than the tensor: `TENZOR_ERR_INVALID_ARGUMENT`, nothing written.
+ * Works with every backend; with READ/DIRECT the bytes go from the file
+ * to `dst` directly (O_DIRECT when `dst` is 4096-aligned), without being
+ * kept by the handle. `dst` stays the caller's.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string; `dst` NULL or
+ * `cap` writable bytes; `size` NULL or writable.
+ */
+tenzor_status tenzor_read_tensor(const struct tenzor_file *file, const char *name, void *dst, size_t cap, size_t *size);
+
+/**
+ * Reads many tensors and byte ranges at once into caller buffers, with
+ * `opts->threads` threads and reads of at most `opts->chunk_size` bytes
+ * (`opts` NULL: defaults, coalescing on). Byte ranges must lie inside the
+ * file and are refused for shard sets. On failure some destinations may
+ * hold partial data; the message names the first failing tensor or range.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `reqs` NULL or `count` readable requests
+ * whose names are C strings and whose `dst` hold `len` writable bytes that
+ * do not overlap; `opts` NULL or a readable struct.
+ */
+tenzor_status tenzor_read_batch(const struct tenzor_file *file, const struct tenzor_read_request *reqs, size_t count, const struct tenzor_batch_options *opts);
+
+/**
+ * Asks the kernel to start reading the tensor called `name` (NULL: all
+ * tensors) in the background, and returns at once.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string.
+ */
+tenzor_status tenzor_prefetch(const struct tenzor_file *file, const char *name);
+
+/**
+ * Drops the pages of the tensor called `name` (NULL: all tensors) from
+ * this process and the page cache, e.g. once uploaded to a GPU, so
+ * resident memory falls. Views stay valid: under MMAP their pages are read
+ * back from the file when touched; READ/DIRECT keep the handle's copy
+ * until `tenzor_close` (only the page cache is dropped).
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string.
+ */
+tenzor_status tenzor_release(const struct tenzor_file *file, const char *name);
+
+/**
+ * Locks the pages of the tensor called `name` (NULL: all tensors) in
+ * memory (mlock). When RLIMIT_MEMLOCK refuses: `TENZOR_ERR_IO` with a
+ * message giving the limit. Memory buffers: `TENZOR_ERR_UNSUPPORTED`.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string.
+ */
+tenzor_status tenzor_lock(const struct tenzor_file *file, const char *name);
+
+/**
+ * Undoes `tenzor_lock` for the tensor called `name` (NULL: all tensors).
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string.
+ */
+tenzor_status tenzor_unlock(const struct tenzor_file *file, const char *name);
 
 /**
  * Number of metadata keys (GGUF KV pairs, top-level JSON keys) into `*count`.
@@ -1210,6 +1566,41 @@ tenzor_status tenzor_writer_add(struct tenzor_writer *writer, const char *name, 
  * `writer` must be NULL or a live writer; `json` NULL or `len` readable bytes.
  */
 tenzor_status tenzor_writer_set_metadata(struct tenzor_writer *writer, const char *json, size_t len);
+
+/**
+ * Adds a tensor whose bytes the caller writes in place: `*data` receives a
+ * pointer to its `size` bytes (dtype x shape) inside the output file, a
+ * shared writable mapping, zero-filled, with no intermediate buffer. Write
+ * the bytes there at any time before `tenzor_writer_finish`, which
+ * computes the checksum. The pointer stays valid until
+ * `tenzor_writer_finish` or `tenzor_writer_abort` (using it afterwards is
+ * undefined behaviour); it is never NULL, even for 0 bytes. The caller
+ * owns nothing: never free it.
+ *
+ * Arguments and their errors as for `tenzor_writer_add` (without data);
+ * on failure `*data` is unmodified. Tensors bigger than memory are fine:
+ * pages are written back to the file as the kernel needs.
+ *
+ * # Safety
+ * `writer` must be NULL or a live writer; `name` NULL or a C string;
+ * `shape` NULL or `ndim` readable values; `data` NULL or writable.
+ */
+tenzor_status tenzor_writer_reserve(struct tenzor_writer *writer, const char *name, tenzor_dtype dtype, size_t ndim, const uint64_t *shape, void **data);
+
+/**
+ * Reads back a tensor already added to this unfinished writer (by
+ * `tenzor_writer_add` or `tenzor_writer_reserve`), by name, from the
+ * output file. On success `*out` receives a view whose pointers stay
+ * valid until `tenzor_writer_finish` or `tenzor_writer_abort`; for a
+ * reserved tensor `data` shows what was written so far and `has_checksum`
+ * is false (computed at finish). Unknown name: `TENZOR_ERR_NOT_FOUND`;
+ * `*out` is then unmodified.
+ *
+ * # Safety
+ * `writer` must be NULL or a live writer, `name` NULL or a C string, `out`
+ * NULL or writable.
+ */
+tenzor_status tenzor_writer_get_tensor(struct tenzor_writer *writer, const char *name, struct tenzor_tensor *out);
 
 /**
  * Completes the file: writes the index, syncs, and renames it over the

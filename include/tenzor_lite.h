@@ -24,7 +24,8 @@
  *
  * Validation levels (tzl_open):
  *   TZL_FULL  everything the Rust library checks at open (FORMAT.md), except
- *             parsing the metadata as JSON: magic, version, flags, reserved
+ *             parsing the metadata as JSON, plus the name hashes (which the
+ *             library leaves to verify, the header checksum covering them): magic, version, flags, reserved
  *             fields, alignment, region offsets, the header checksum (xxh3-64),
  *             metadata is UTF-8 and starts with '{' (or is blank), zero
  *             padding, and for every entry: name in the name table, NUL

@@ -2,7 +2,7 @@
 """Prints the README's benchmark table from criterion's results.
 
 Reads the median of every benchmark under target/criterion (written by
-`cargo bench --bench open_lookup`) and gives tenzor's time as a ratio of
+`cargo bench --bench open_lookup` and `cargo bench --bench append`) and gives tenzor's time as a ratio of
 the peer's (safetensors crate, or a plain file copy) measured in the same run.
 """
 import json
@@ -41,6 +41,10 @@ if root.joinpath("open_lookup").exists():  # cargo bench --bench open_lookup
 if root.joinpath("edit_1MiB_of_256MiB").exists():  # cargo bench --bench edit
     t, r = median("edit_1MiB_of_256MiB", "tenzor_edit_in_place"), median("edit_1MiB_of_256MiB", "safetensors_rewrite")
     rows.append(("change 1 MiB of a 256 MiB file durably: edit in place vs full rewrite", fmt(t), fmt(r), f"{r / t:.0f}x faster ({100 * t / r:.1f}% of the rewrite)"))
+
+if root.joinpath("append_1MiB_to_1GiB").exists():
+    a, r = median("append_1MiB_to_1GiB", "append"), median("append_1MiB_to_1GiB", "rewrite")
+    rows.append(("append 1 MiB to a 1 GiB file (vs rewriting it with the tensor added)", fmt(a), fmt(r), f"{100 * a / r:.2f}% of the rewrite's time"))
 
 print("| benchmark (median) | tenzor | peer | tenzor vs peer |")
 print("|---|---|---|---|")

@@ -22,8 +22,8 @@ then
 fi
 
 # The Python package's tests (scripts/test-python.sh): pytest, ml_dtypes and
-# torch. torch comes from PyTorch's CPU-only index (a fraction of the size of
-# the default CUDA build); it is installed only when missing.
+# torch, from PyPI (the only Python registry the test machines reach; it
+# brings the CUDA libraries, several GB, so it is installed only when missing).
 for pkg in pytest ml_dtypes; do
     if ! python3 -c "import $pkg" 2>/dev/null; then
         echo "install-deps: pip install $pkg"
@@ -31,9 +31,8 @@ for pkg in pytest ml_dtypes; do
     fi
 done
 if ! python3 -c "import torch" 2>/dev/null; then
-    echo "install-deps: pip install torch (CPU build)"
-    python3 -m pip install -q --disable-pip-version-check torch \
-        --index-url https://download.pytorch.org/whl/cpu
+    echo "install-deps: pip install torch"
+    python3 -m pip install -q --disable-pip-version-check torch
 fi
 
 for c in clippy rustfmt; do

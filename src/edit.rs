@@ -300,8 +300,9 @@ impl Editor {
         };
         let n = *n;
         for &p in &self.dirty {
-            let entry = n.entry_of_position(&self.map, p);
-            let t = n.tensor(&self.map, entry);
+            // Fully validated at open: neither lookup can fail.
+            let entry = n.entry_of_position(&self.map, p)?;
+            let t = n.tensor(&self.map, entry)?;
             let sum = format::checksum(t.data()).to_le_bytes();
             let at = n.checksum_offset(entry);
             self.map[at..at + 8].copy_from_slice(&sum);
@@ -340,7 +341,9 @@ impl Drop for Editor {
     /// Flushes what was not flushed; errors are lost here (call
     /// [`Editor::close`] to see them), and the mark then stays set.
     fn drop(&mut self) {
-        if !self.dirty.is_empty() {
+        // Not while unwinding from a panic in a flush: a second panic
+        // would abort the process (and the C boundary must contain it).
+        if !self.dirty.is_empty() && !std::thread::panicking() {
             let _ = self.flush();
         }
     }

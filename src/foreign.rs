@@ -23,6 +23,8 @@ struct Entry {
 /// One tensor as a foreign parser describes it (offsets absolute, checked).
 pub(crate) struct ForeignTensor<'n> {
     pub name: &'n str,
+    /// FNV-1a of the name, when the parser already has it.
+    pub hash: Option<u64>,
     pub dtype: DType,
     pub shape: &'n [u64],
     pub offset: usize,
@@ -64,8 +66,10 @@ impl Foreign {
         file_len: usize,
         tensors: impl IntoIterator<Item = ForeignTensor<'n>>,
     ) -> Result<Foreign> {
-        let mut names = Vec::new();
-        let mut entries = Vec::new();
+        let tensors = tensors.into_iter();
+        let n = tensors.size_hint().0;
+        let mut names = Vec::with_capacity(n * 48);
+        let mut entries = Vec::with_capacity(n);
         for t in tensors {
             let tagged = |e: Error| e.for_tensor(t.name);
             format::check_name(t.name).map_err(|m| tagged(Error::format(m)))?;
@@ -93,7 +97,7 @@ impl Foreign {
             let mut shape = [0u64; MAX_DIMS];
             shape[..t.shape.len()].copy_from_slice(t.shape);
             entries.push(Entry {
-                hash: format::fnv1a(t.name.as_bytes()),
+                hash: t.hash.unwrap_or_else(|| format::fnv1a(t.name.as_bytes())),
                 name_offset: names.len(),
                 name_len: t.name.len(),
                 dtype: t.dtype,
@@ -239,6 +243,7 @@ pub(crate) fn safetensors(bytes: &[u8]) -> Result<Foreign> {
         let t = &st.tensors[i as usize];
         ForeignTensor {
             name: st.text(t.name),
+            hash: Some(t.hash),
             dtype: t.dtype,
             shape: &t.shape[..t.ndim as usize],
             offset: data_start + t.begin as usize,
@@ -267,6 +272,7 @@ pub(crate) fn gguf(
     crate::gguf::check_reserved(bytes, &g.kv)?;
     let tensors = g.tensors.iter().map(|t| ForeignTensor {
         name: &t.name,
+        hash: None,
         dtype: t.dtype,
         shape: t.dims(),
         offset: t.offset,

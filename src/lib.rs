@@ -48,6 +48,8 @@ mod foreign;
 pub mod format;
 mod gguf;
 mod gguf_write;
+pub mod io;
+mod loading;
 mod lock;
 pub mod meta;
 mod native;
@@ -64,7 +66,10 @@ pub use dtype::DType;
 pub use edit::{rehash, Editor};
 pub use error::{Error, ErrorKind, Result};
 pub use format::fnv1a as hash_name;
+pub use io::{
+    Access, Backend, BackendChoice, BatchOptions, IoStats, OpenOptions, ReadRequest, Validation,
+};
 pub use meta::{Meta, MetaArray, MetaType, MetaValue};
-pub use reader::{AppendLayout, Format, HeaderInfo, TensorFile};
+pub use reader::{AppendLayout, Format, HeaderInfo, Iter, TensorFile};
 pub use tensor::{Element, Tensor};
 pub use writer::{Writer, WriterOptions};

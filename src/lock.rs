@@ -2,7 +2,8 @@
 //!
 //! An advisory `flock(LOCK_EX | LOCK_NB)` on the open file description, so
 //! it is released when the handle's `File` is closed, even when the process
-//! dies. Two handles in one process conflict as two processes do. Readers
+//! dies. Two handles in one process conflict as two processes do; a held
+//! lock is retried for 200 ms before the open fails as busy. Readers
 //! never take it: they are not blocked and do not block. A child process
 //! forked while a handle is open shares the lock until it execs (tenzor's
 //! descriptors are close-on-exec) or exits.
@@ -17,21 +18,34 @@ use crate::error::{Error, ErrorKind, Result};
 #[cfg(unix)]
 pub(crate) fn lock_for_writing(file: &File, path: &Path) -> Result<()> {
     use std::os::unix::io::AsRawFd;
-    // SAFETY: flock only reads the descriptor, which `file` keeps open.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(());
+    // A child forked by another thread of this process holds a copy of a
+    // just-released lock until it execs (a few ms): retry briefly so such a
+    // window is not reported as a real second writer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(BUSY_GRACE_MS);
+    loop {
+        // SAFETY: flock only reads the descriptor, which `file` keeps open.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(Error::io(path, "cannot lock for writing", err));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::new(
+                ErrorKind::Busy,
+                "another editor or appender holds the write lock (one writer at a time)",
+            )
+            .in_file(path));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let err = std::io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        return Err(Error::new(
-            ErrorKind::Busy,
-            "another editor or appender holds the write lock (one writer at a time)",
-        )
-        .in_file(path));
-    }
-    Err(Error::io(path, "cannot lock for writing", err))
 }
+
+/// How long a held lock is retried before the open fails as busy.
+#[cfg(unix)]
+const BUSY_GRACE_MS: u64 = 200;
 
 /// Elsewhere there is no advisory lock to take: documented as unchecked.
 #[cfg(not(unix))]

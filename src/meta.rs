@@ -23,6 +23,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::gguf::{Kv, ValueType};
+use crate::st_header::{KeySeed, Text};
 
 /// The type of a metadata value. The numbers are GGUF's value types; JSON
 /// metadata adds `Null` and `Json`.
@@ -265,27 +266,20 @@ impl GgufMeta {
     }
 }
 
-/// Where a key or string of JSON metadata is: in the text, or decoded.
-#[derive(Debug, Clone, Copy)]
-enum Span {
-    Text(usize, usize),
-    Arena(usize, usize),
-}
-
 #[derive(Debug, Clone, Copy)]
 enum JsonVal {
     Int(i128),
     Float(f64),
     Bool(bool),
     Null,
-    Str(Span),
+    Str(Text),
     Raw(usize, usize),
 }
 
 /// The top-level keys of a JSON object, located in its text.
 #[derive(Debug, Default)]
 pub(crate) struct JsonMeta {
-    entries: Vec<(Span, JsonVal)>,
+    entries: Vec<(Text, JsonVal)>,
     arena: String,
 }
 
@@ -295,6 +289,12 @@ impl JsonMeta {
         let mut m = JsonMeta::default();
         if text.trim().is_empty() {
             return Ok(m);
+        }
+        if text.len() > u32::MAX as usize {
+            return Err(Error::new(
+                crate::ErrorKind::Unsupported,
+                "metadata larger than 4 GiB cannot be indexed by key",
+            ));
         }
         let mut de = serde_json::Deserializer::from_str(text);
         de.deserialize_map(Top {
@@ -306,11 +306,8 @@ impl JsonMeta {
         Ok(m)
     }
 
-    fn text<'a>(&'a self, text: &'a str, s: Span) -> &'a str {
-        match s {
-            Span::Text(a, n) => &text[a..a + n],
-            Span::Arena(a, n) => &self.arena[a..a + n],
-        }
+    fn text<'a>(&'a self, text: &'a str, s: Text) -> &'a str {
+        s.resolve(text, &self.arena)
     }
 }
 
@@ -325,7 +322,7 @@ impl<'de> Visitor<'de> for Top<'_> {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
-        while let Some(key) = map.next_key_seed(StrSeed {
+        while let Some(key) = map.next_key_seed(KeySeed {
             base: self.base,
             arena: &mut self.m.arena,
         })? {
@@ -347,7 +344,7 @@ fn classify(raw: &str, base: usize, arena: &mut String) -> serde_json::Result<Js
         b'f' => JsonVal::Bool(false),
         b'"' => {
             let mut de = serde_json::Deserializer::from_str(raw);
-            let s = StrSeed { base, arena }.deserialize(&mut de)?;
+            let s = KeySeed { base, arena }.deserialize(&mut de)?;
             JsonVal::Str(s)
         }
         _ => {
@@ -359,34 +356,6 @@ fn classify(raw: &str, base: usize, arena: &mut String) -> serde_json::Result<Js
             }
         }
     })
-}
-
-/// A string: borrowed from the text, or decoded into the arena.
-struct StrSeed<'a> {
-    base: usize,
-    arena: &'a mut String,
-}
-
-impl<'de> DeserializeSeed<'de> for StrSeed<'_> {
-    type Value = Span;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Span, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StrSeed<'_> {
-    type Value = Span;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Span, E> {
-        Ok(Span::Text(v.as_ptr() as usize - self.base, v.len()))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Span, E> {
-        let at = self.arena.len();
-        self.arena.push_str(v);
-        Ok(Span::Arena(at, v.len()))
-    }
 }
 
 /// The typed metadata of one open file (see the module docs).

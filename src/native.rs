@@ -5,6 +5,7 @@
 use crate::dtype::DType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::{self, ent, hdr, legacy, u16_at, u32_at, u64_at, Layout};
+use crate::io::Validation;
 use crate::search;
 use crate::tensor::Tensor;
 
@@ -25,8 +26,11 @@ pub(crate) struct Native {
     pub metadata_offset: usize,
     pub alignment: u64,
     pub header_checksum: u64,
+    /// Entries were not checked at open: check each when it is returned.
+    pub lazy: bool,
     /// The edit mark is set and the stored header checksum disagrees with
-    /// the header region (an edit was interrupted mid-flush).
+    /// the header region (an edit was interrupted mid-flush). Always false
+    /// under lazy validation, which does not compute the checksum.
     pub header_stale: bool,
     /// The generation open (version 2; see `append::Root`).
     pub append: Option<crate::append::Root>,
@@ -65,10 +69,16 @@ impl Native {
         u64_at(self.entry(b, i), ent::NAME_HASH)
     }
 
+    /// The name bytes of entry `i`; empty when they lie outside the name
+    /// table (possible only under lazy validation, caught by `tensor`).
     fn entry_name_bytes<'a>(&self, b: &'a [u8], i: usize) -> &'a [u8] {
         let e = self.entry(b, i);
-        let off = self.names_offset + u32_at(e, ent::NAME_OFFSET) as usize;
-        &b[off..off + u32_at(e, ent::NAME_LEN) as usize]
+        let names = &b[self.names_offset..self.names_offset + self.names_size];
+        let off = u32_at(e, ent::NAME_OFFSET) as usize;
+        let len = u32_at(e, ent::NAME_LEN) as usize;
+        off.checked_add(len)
+            .and_then(|end| names.get(off..end))
+            .unwrap_or(&[])
     }
 
     /// Search by hash, then name (see `search`); a scan for legacy files
@@ -94,17 +104,68 @@ impl Native {
         (i < self.count && self.entry_hash(b, i) == hash).then_some(i)
     }
 
-    /// The entry holding the tensor at insertion `position`.
-    pub fn entry_of_position(&self, b: &[u8], p: usize) -> usize {
+    /// The entry holding the tensor at insertion `position` (< count).
+    pub fn entry_of_position(&self, b: &[u8], p: usize) -> Result<usize> {
         if self.is_legacy() {
-            p
-        } else {
-            u32_at(b, self.order_offset + 4 * p) as usize
+            return Ok(p);
         }
+        let i = u32_at(b, self.order_offset + 4 * p) as usize;
+        if i >= self.count {
+            return Err(Error::format(format!(
+                "order table entry {p} points to index entry {i}, past the {} entries",
+                self.count
+            )));
+        }
+        Ok(i)
     }
 
-    /// The view of entry `i` (validated at open, so in bounds).
-    pub fn tensor<'a>(&self, b: &'a [u8], i: usize) -> Tensor<'a> {
+    /// The view of entry `i` (< count); under lazy validation the entry is
+    /// checked first, so a bad one is an error and never a bad view.
+    pub fn tensor<'a>(&self, b: &'a [u8], i: usize) -> Result<Tensor<'a>> {
+        if self.lazy {
+            self.check_lazily(b, i)?;
+        }
+        Ok(self.view(b, i))
+    }
+
+    /// The rules lazy validation applies to one entry when it is returned:
+    /// everything that makes its view safe to hand out.
+    fn check_lazily(&self, b: &[u8], i: usize) -> Result<()> {
+        let e = self.entry(b, i);
+        let (offset, size, tag) = if self.is_legacy() {
+            let hash = u64_at(e, legacy::NAME_HASH);
+            let tag = format!("{hash:#018x}");
+            let (_, size) = legacy_entry_rules(e).map_err(|err| err.for_tensor(&tag))?;
+            (u64_at(e, legacy::DATA_OFFSET), size, tag)
+        } else {
+            let names = &b[self.names_offset..self.names_offset + self.names_size];
+            let name = checked_name(e, names)
+                .map_err(|err| Error::format(format!("index entry {i}: {}", err.message())))?;
+            let (_, size) = entry_rules(e).map_err(|err| err.for_tensor(name))?;
+            let pos = u32_at(e, ent::POSITION) as usize;
+            if pos >= self.count {
+                return Err(Error::format(format!(
+                    "position {pos} is past the {} tensors",
+                    self.count
+                ))
+                .for_tensor(name));
+            }
+            (u64_at(e, ent::DATA_OFFSET), size, name.to_string())
+        };
+        let end = (self.data_offset as u64)
+            .checked_add(offset)
+            .and_then(|o| o.checked_add(size));
+        if end.is_none_or(|end| end > b.len() as u64) {
+            return Err(Error::format(format!(
+                "data [{offset}, +{size}) lies beyond the end of the file (file truncated?)"
+            ))
+            .for_tensor(&tag));
+        }
+        Ok(())
+    }
+
+    /// The view of entry `i`, whose rules were checked.
+    fn view<'a>(&self, b: &'a [u8], i: usize) -> Tensor<'a> {
         let e = self.entry(b, i);
         let mut shape = [0u64; format::MAX_DIMS];
         if self.is_legacy() {
@@ -132,7 +193,7 @@ impl Native {
         }
         let off = self.data_offset + u64_at(e, ent::DATA_OFFSET) as usize;
         let size = u64_at(e, ent::DATA_SIZE) as usize;
-        // Validated at open: in bounds, UTF-8, followed by a NUL.
+        // Validated (at open, or by `check_lazily`): UTF-8, followed by a NUL.
         let name = std::str::from_utf8(self.entry_name_bytes(b, i)).unwrap_or("");
         Tensor {
             name: Some(name),
@@ -153,8 +214,9 @@ fn to_usize(v: u64, what: &str) -> Result<usize> {
     usize::try_from(v).map_err(|_| Error::format(format!("{what} {v} does not fit in memory")))
 }
 
-/// Validates the whole structure of a .tenzor file held in `b`.
-pub(crate) fn parse(b: &[u8]) -> Result<Native> {
+/// Validates a .tenzor file held in `b`: its whole structure (`Full`), or
+/// the header and the bounds of its regions (`Lazy`, FORMAT.md).
+pub(crate) fn parse(b: &[u8], validation: Validation) -> Result<Native> {
     let len = b.len() as u64;
     if len < 8 || b[..8] != format::MAGIC {
         return Err(Error::format("not a tenzor file (bad magic bytes)"));
@@ -166,8 +228,8 @@ pub(crate) fn parse(b: &[u8]) -> Result<Native> {
         )));
     }
     match u32_at(b, hdr::VERSION) {
-        format::VERSION => parse_v2(b),
-        format::VERSION_LEGACY => parse_v1(b),
+        format::VERSION => parse_v2(b, validation),
+        format::VERSION_LEGACY => parse_v1(b, validation),
         v => Err(Error::new(
             ErrorKind::Unsupported,
             format!("unsupported format version {v} (this library reads versions 1 and 2)"),
@@ -187,7 +249,7 @@ fn check_flags(flags: u32, known: u32) -> Result<()> {
     Ok(())
 }
 
-fn parse_v2(b: &[u8]) -> Result<Native> {
+fn parse_v2(b: &[u8], validation: Validation) -> Result<Native> {
     let len = b.len() as u64;
     let flags = u32_at(b, hdr::FLAGS);
     check_flags(flags, format::FLAG_EDITING | format::FLAG_APPENDABLE)?;
@@ -232,12 +294,39 @@ fn parse_v2(b: &[u8]) -> Result<Native> {
         )));
     }
     let data_offset_us = to_usize(data_offset, "data offset")?;
-    let region = &b[..data_offset_us];
-    let actual = format::header_region_checksum(region);
+    let native = Native {
+        version: format::VERSION,
+        flags,
+        count: count as usize,
+        index_offset: layout.index_offset as usize,
+        order_offset: layout.order_offset as usize,
+        names_offset: layout.names_offset as usize,
+        names_size: names_size as usize,
+        data_offset: data_offset_us,
+        metadata_size: metadata_size as usize,
+        alignment,
+        header_checksum: stored_checksum,
+        metadata_offset: format::HEADER_SIZE,
+        lazy: validation == Validation::Lazy,
+        header_stale: false,
+        append: None,
+    };
+    let mut native = native;
+    let meta = &b[format::HEADER_SIZE..format::HEADER_SIZE + metadata_size as usize];
+    // An appendable file's current index may be a later generation, found
+    // only by reading its roots: it is validated in full at any level.
+    native.lazy &= flags & format::FLAG_APPENDABLE == 0;
+    if native.lazy {
+        // The metadata is parsed when asked for; only its text is checked.
+        std::str::from_utf8(meta)
+            .map_err(|e| Error::format(format!("metadata is not UTF-8: {e}")))?;
+        return Ok(native);
+    }
+    let actual = format::header_region_checksum(&b[..data_offset_us]);
     // With the edit mark set, a crash mid-flush may have left the header
     // checksum stale; every structural rule below still runs.
-    let header_stale = actual != stored_checksum;
-    if header_stale && flags & format::FLAG_EDITING == 0 {
+    native.header_stale = actual != stored_checksum;
+    if native.header_stale && flags & format::FLAG_EDITING == 0 {
         return Err(Error::new(
             ErrorKind::Checksum,
             format!(
@@ -245,10 +334,8 @@ fn parse_v2(b: &[u8]) -> Result<Native> {
             ),
         ));
     }
-
-    let meta_end = format::HEADER_SIZE + metadata_size as usize;
-    check_metadata(&b[format::HEADER_SIZE..meta_end])?;
-    if b[meta_end..layout.index_offset as usize]
+    check_metadata(meta)?;
+    if b[format::HEADER_SIZE + meta.len()..native.index_offset]
         .iter()
         .any(|&x| x != 0)
     {
@@ -260,23 +347,6 @@ fn parse_v2(b: &[u8]) -> Result<Native> {
     {
         return Err(Error::format("padding before the data section is not zero"));
     }
-
-    let native = Native {
-        version: format::VERSION,
-        flags,
-        count: count as usize,
-        index_offset: layout.index_offset as usize,
-        order_offset: layout.order_offset as usize,
-        names_offset: layout.names_offset as usize,
-        names_size: names_size as usize,
-        data_offset: data_offset_us,
-        metadata_size: metadata_size as usize,
-        metadata_offset: format::HEADER_SIZE,
-        alignment,
-        header_checksum: stored_checksum,
-        header_stale,
-        append: None,
-    };
     let placed = check_index(b, &native)?;
     let data_end = check_packed(b, &native, &placed)?;
     // What follows generation 0 (nothing, an interrupted append's tail, or
@@ -302,6 +372,117 @@ pub(crate) fn check_metadata(raw: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The name of a version-2 entry, every rule checked: inside the name
+/// table, followed by a NUL, UTF-8, non-empty, no NUL inside.
+fn checked_name<'a>(e: &[u8], names: &'a [u8]) -> Result<&'a str> {
+    let end = name_end(e, names)?;
+    let off = u32_at(e, ent::NAME_OFFSET) as usize;
+    let s = std::str::from_utf8(&names[off..end])
+        .map_err(|e| Error::format(format!("name is not valid UTF-8: {e}")))?;
+    format::check_name(s).map_err(Error::format)?;
+    Ok(s)
+}
+
+/// The end of an entry's name, checked to lie inside the table and to be
+/// followed by a NUL.
+fn name_end(e: &[u8], names: &[u8]) -> Result<usize> {
+    let off = u32_at(e, ent::NAME_OFFSET) as usize;
+    let nlen = u32_at(e, ent::NAME_LEN) as usize;
+    let end = off
+        .checked_add(nlen)
+        .filter(|&end| end < names.len())
+        .ok_or_else(|| Error::format(format!("name at {off}+{nlen} is outside the name table")))?;
+    if names[end] != 0 {
+        return Err(Error::format("name is not followed by a NUL byte"));
+    }
+    Ok(end)
+}
+
+/// The per-entry rules of a version-2 entry other than its name: a known
+/// dtype, rank <= 8, zero flags and unused dimensions, and a byte size equal
+/// to dtype x shape. Returns the dtype and the byte size.
+fn entry_rules(e: &[u8]) -> Result<(DType, u64)> {
+    let code = u16_at(e, ent::DTYPE);
+    let dtype = DType::from_code(code)
+        .ok_or_else(|| Error::new(ErrorKind::Unsupported, format!("unknown dtype code {code}")))?;
+    let ndim = e[ent::NDIM] as usize;
+    if ndim > format::MAX_DIMS {
+        return Err(Error::format(format!(
+            "rank {ndim} exceeds the maximum of 8"
+        )));
+    }
+    if e[ent::FLAGS] != 0 {
+        return Err(Error::format("entry flags are not zero"));
+    }
+    let shape: [u64; format::MAX_DIMS] = std::array::from_fn(|d| u64_at(e, ent::SHAPE + 8 * d));
+    if shape[ndim..].iter().any(|&d| d != 0) {
+        return Err(Error::format("unused shape dimensions are not zero"));
+    }
+    let size = u64_at(e, ent::DATA_SIZE);
+    let expect = format::numel(&shape[..ndim])
+        .and_then(|n| dtype.byte_size(n))
+        .ok_or_else(|| {
+            Error::format(format!(
+                "shape {:?} overflows or is not whole {dtype} blocks",
+                &shape[..ndim]
+            ))
+        })?;
+    if expect != size {
+        return Err(Error::format(format!(
+            "byte size {size} does not match shape {:?} of {dtype} ({expect} bytes)",
+            &shape[..ndim]
+        )));
+    }
+    Ok((dtype, size))
+}
+
+/// Number of zero bytes. Counted in blocks of 255 into a `u8`, a loop the
+/// compiler turns into 16 or 32 bytes per instruction (a plain
+/// `filter().count()` widens each byte to 64 bits first and runs 4x slower).
+fn count_nuls(bytes: &[u8]) -> usize {
+    bytes
+        .chunks(255)
+        .map(|c| c.iter().fold(0u8, |n, &b| n + (b == 0) as u8) as usize)
+        .sum()
+}
+
+/// Names of a whole table at once: when the table is UTF-8 and holds one
+/// NUL per tensor, each name (which the layout rules place back to back,
+/// each followed by its NUL) is UTF-8 and NUL-free without a check of its
+/// own. Otherwise each name is checked alone, to say which one is bad.
+struct NameTable<'a> {
+    bytes: &'a [u8],
+    fast: Option<&'a str>,
+}
+
+impl<'a> NameTable<'a> {
+    fn new(bytes: &'a [u8], count: usize) -> NameTable<'a> {
+        let nuls = count_nuls(bytes);
+        let fast = if nuls == count {
+            std::str::from_utf8(bytes).ok()
+        } else {
+            None
+        };
+        NameTable { bytes, fast }
+    }
+
+    fn name_of(&self, e: &[u8]) -> Result<&'a str> {
+        let Some(table) = self.fast else {
+            return checked_name(e, self.bytes);
+        };
+        let end = name_end(e, self.bytes)?;
+        let off = u32_at(e, ent::NAME_OFFSET) as usize;
+        // A cut inside a character is not UTF-8 on its own.
+        let s = table.get(off..end).ok_or_else(|| {
+            Error::format("name is not valid UTF-8 (it starts inside a character)")
+        })?;
+        if s.is_empty() {
+            return Err(Error::format("name is empty"));
+        }
+        Ok(s)
+    }
+}
+
 /// Where one tensor's data is, by position (see `check_index`).
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Placed {
@@ -323,27 +504,13 @@ pub(crate) fn tag_with_name(b: &[u8], n: &Native, slot: u32, err: Error) -> Erro
 
 /// Checks every index entry, the sort order, the order table and the names
 /// in one sequential pass; returns each tensor's data range by position
-/// (relative to `data_offset`, not yet checked against the file).
+/// (relative to `data_offset`, not yet checked against the file). Name
+/// hashes are not recomputed here: the header checksum covers them and the
+/// names, and `verify` recomputes them (FORMAT.md, "Validation levels").
 pub(crate) fn check_index(b: &[u8], n: &Native) -> Result<Vec<Placed>> {
-    let names = &b[n.names_offset..n.names_offset + n.names_size];
+    let table = NameTable::new(&b[n.names_offset..n.names_offset + n.names_size], n.count);
     let entry = |i: usize| &b[n.index_offset + i * format::ENTRY_SIZE..][..format::ENTRY_SIZE];
-    let name_of = |e: &[u8]| -> Result<&str> {
-        let off = u32_at(e, ent::NAME_OFFSET) as usize;
-        let nlen = u32_at(e, ent::NAME_LEN) as usize;
-        let end = off
-            .checked_add(nlen)
-            .filter(|&end| end < names.len())
-            .ok_or_else(|| {
-                Error::format(format!("name at {off}+{nlen} is outside the name table"))
-            })?;
-        if names[end] != 0 {
-            return Err(Error::format("name is not followed by a NUL byte"));
-        }
-        let s = std::str::from_utf8(&names[off..end])
-            .map_err(|e| Error::format(format!("name is not valid UTF-8: {e}")))?;
-        format::check_name(s).map_err(Error::format)?;
-        Ok(s)
-    };
+    let name_of = |e: &[u8]| table.name_of(e);
 
     // The layout rules run in position order, which is a random walk over
     // the hash-ordered index (a cache miss per entry on large files). One
@@ -357,9 +524,6 @@ pub(crate) fn check_index(b: &[u8], n: &Native) -> Result<Vec<Placed>> {
             .map_err(|err| Error::format(format!("index entry {i}: {}", err.message())))?;
         let tagged = |err: Error| err.for_tensor(name);
         let hash = u64_at(e, ent::NAME_HASH);
-        if hash != format::fnv1a(name.as_bytes()) {
-            return Err(tagged(Error::format("name hash does not match the name")));
-        }
         if let Some(p) = prev {
             match p.cmp(&(hash, name)) {
                 std::cmp::Ordering::Less => {}
@@ -383,43 +547,7 @@ pub(crate) fn check_index(b: &[u8], n: &Native) -> Result<Vec<Placed>> {
             )));
         }
         name_cursor += name.len() as u64 + 1;
-        let code = u16_at(e, ent::DTYPE);
-        let dtype = DType::from_code(code).ok_or_else(|| {
-            tagged(Error::new(
-                ErrorKind::Unsupported,
-                format!("unknown dtype code {code}"),
-            ))
-        })?;
-        let ndim = e[ent::NDIM] as usize;
-        if ndim > format::MAX_DIMS {
-            return Err(tagged(Error::format(format!(
-                "rank {ndim} exceeds the maximum of 8"
-            ))));
-        }
-        if e[ent::FLAGS] != 0 {
-            return Err(tagged(Error::format("entry flags are not zero")));
-        }
-        let shape: [u64; format::MAX_DIMS] = std::array::from_fn(|d| u64_at(e, ent::SHAPE + 8 * d));
-        if shape[ndim..].iter().any(|&d| d != 0) {
-            return Err(tagged(Error::format(
-                "unused shape dimensions are not zero",
-            )));
-        }
-        let size = u64_at(e, ent::DATA_SIZE);
-        let expect = format::numel(&shape[..ndim])
-            .and_then(|n| dtype.byte_size(n))
-            .ok_or_else(|| {
-                tagged(Error::format(format!(
-                    "shape {:?} overflows or is not whole {dtype} blocks",
-                    &shape[..ndim]
-                )))
-            })?;
-        if expect != size {
-            return Err(tagged(Error::format(format!(
-                "byte size {size} does not match shape {:?} of {dtype} ({expect} bytes)",
-                &shape[..ndim]
-            ))));
-        }
+        let (_, size) = entry_rules(e).map_err(tagged)?;
         let pos = u32_at(e, ent::POSITION) as usize;
         if pos >= n.count || u32_at(b, n.order_offset + 4 * pos) as usize != i {
             // order[pos] == i for every entry makes the order table a permutation.
@@ -433,6 +561,7 @@ pub(crate) fn check_index(b: &[u8], n: &Native) -> Result<Vec<Placed>> {
             size,
         };
     }
+
     if name_cursor != n.names_size as u64 {
         return Err(Error::format("name table holds bytes no tensor uses"));
     }
@@ -468,7 +597,7 @@ fn check_packed(b: &[u8], n: &Native, by_pos: &[Placed]) -> Result<u64> {
     Ok(data_end)
 }
 
-fn parse_v1(b: &[u8]) -> Result<Native> {
+fn parse_v1(b: &[u8], validation: Validation) -> Result<Native> {
     let len = b.len() as u64;
     let flags = u32_at(b, hdr::FLAGS);
     // Legacy files carry no checksums, so they are never marked.
@@ -511,12 +640,16 @@ fn parse_v1(b: &[u8]) -> Result<Native> {
         names_size: 0,
         data_offset: to_usize(data_offset, "data offset")?,
         metadata_size: metadata_size as usize,
-        metadata_offset: format::HEADER_SIZE,
         alignment: 1,
         header_checksum: 0,
+        metadata_offset: format::HEADER_SIZE,
+        lazy: validation == Validation::Lazy,
         header_stale: false,
         append: None,
     };
+    if native.lazy {
+        return Ok(native);
+    }
     // Legacy tensors may come in any order; sorting the ranges is the only
     // way to rule out overlaps. One allocation for the whole index.
     let mut ranges: Vec<(u64, u64, usize)> = Vec::with_capacity(native.count);
@@ -526,34 +659,7 @@ fn parse_v1(b: &[u8]) -> Result<Native> {
             &b[native.index_offset + i * format::LEGACY_ENTRY_SIZE..][..format::LEGACY_ENTRY_SIZE];
         let hash = u64_at(e, legacy::NAME_HASH);
         let tagged = |err: Error| err.for_tensor(&format!("{hash:#018x}"));
-        let code = e[legacy::DTYPE] as u16;
-        let dtype = DType::from_code(code)
-            .filter(|d| (*d as u16) < 12)
-            .ok_or_else(|| {
-                tagged(Error::new(
-                    ErrorKind::Unsupported,
-                    format!("unknown legacy dtype code {code}"),
-                ))
-            })?;
-        let ndim = e[legacy::NDIM] as usize;
-        if ndim > format::LEGACY_MAX_DIMS {
-            return Err(tagged(Error::format(format!(
-                "rank {ndim} exceeds the legacy maximum of 5"
-            ))));
-        }
-        let mut dims = [0u64; format::LEGACY_MAX_DIMS];
-        for (d, s) in dims.iter_mut().enumerate().take(ndim) {
-            *s = u32_at(e, legacy::SHAPE + 4 * d) as u64;
-        }
-        let shape = &dims[..ndim];
-        let off = u64_at(e, legacy::DATA_OFFSET);
-        let size = u64_at(e, legacy::DATA_SIZE);
-        let expect = format::numel(shape).and_then(|n| dtype.byte_size(n));
-        if expect != Some(size) {
-            return Err(tagged(Error::format(format!(
-                "byte size {size} does not match shape {shape:?} of {dtype}"
-            ))));
-        }
+        let (off, size) = legacy_entry_rules(e).map_err(tagged)?;
         let end = off
             .checked_add(size)
             .filter(|&end| end <= data_len)
@@ -574,4 +680,57 @@ fn parse_v1(b: &[u8]) -> Result<Native> {
         }
     }
     Ok(native)
+}
+
+/// The rules of one legacy entry: a known dtype, rank <= 5, a byte size
+/// equal to dtype x shape. Returns the (relative) data offset and size.
+fn legacy_entry_rules(e: &[u8]) -> Result<(u64, u64)> {
+    let code = e[legacy::DTYPE] as u16;
+    let dtype = DType::from_code(code)
+        .filter(|d| (*d as u16) < 12)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unsupported,
+                format!("unknown legacy dtype code {code}"),
+            )
+        })?;
+    let ndim = e[legacy::NDIM] as usize;
+    if ndim > format::LEGACY_MAX_DIMS {
+        return Err(Error::format(format!(
+            "rank {ndim} exceeds the legacy maximum of 5"
+        )));
+    }
+    let mut dims = [0u64; format::LEGACY_MAX_DIMS];
+    for (d, s) in dims.iter_mut().enumerate().take(ndim) {
+        *s = u32_at(e, legacy::SHAPE + 4 * d) as u64;
+    }
+    let shape = &dims[..ndim];
+    let size = u64_at(e, legacy::DATA_SIZE);
+    let expect = format::numel(shape).and_then(|n| dtype.byte_size(n));
+    if expect != Some(size) {
+        return Err(Error::format(format!(
+            "byte size {size} does not match shape {shape:?} of {dtype}"
+        )));
+    }
+    Ok((u64_at(e, legacy::DATA_OFFSET), size))
+}
+
+impl Native {
+    /// Recomputes every name hash (`verify`; open trusts the header
+    /// checksum for them). A lying hash only hides the tensor from lookups
+    /// by name, but two equal names with different hashes would otherwise
+    /// pass the uniqueness rule.
+    pub fn check_hashes(&self, b: &[u8]) -> Result<()> {
+        if self.is_legacy() {
+            return Ok(());
+        }
+        for i in 0..self.count {
+            let name = self.entry_name_bytes(b, i);
+            if self.entry_hash(b, i) != format::fnv1a(name) {
+                let name = String::from_utf8_lossy(name);
+                return Err(Error::format("name hash does not match the name").for_tensor(&name));
+            }
+        }
+        Ok(())
+    }
 }

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::foreign::{self, Foreign};
 use crate::format;
+use crate::io::{BackendChoice, IoStats, OpenOptions, Store, Validation};
 use crate::meta::{JsonMeta, Meta};
 use crate::native::{self, Native};
 use crate::shards::{self, Sharded};
@@ -40,11 +41,6 @@ impl Format {
     }
 }
 
-enum Backing<'a> {
-    Mmap(memmap2::Mmap),
-    Borrowed(&'a [u8]),
-}
-
 /// The validated index of a file, by format (shared with the editor).
 pub(crate) enum Kind {
     Native(Native),
@@ -64,11 +60,16 @@ pub(crate) enum Kind {
 /// sanctioned change is an in-place edit through [`crate::Editor`]: the
 /// mapping is shared, so tensor bytes (and, after its flush, stored
 /// checksums) seen through an open `TensorFile` change as the editor writes;
-/// copy data out first if it must stay fixed.
+/// copy data out first if it must stay fixed. The `read`
+/// and `direct` backends ([`crate::Backend`]) map nothing of the file: a
+/// file truncated under them makes reads fail with an error instead (and
+/// their copies do not follow an editor's writes).
 pub struct TensorFile<'a> {
-    backing: Backing<'a>,
+    pub(crate) store: Store<'a>,
     path: Option<PathBuf>,
     kind: Kind,
+    validation: Validation,
+    choice: Option<BackendChoice>,
     /// The index of JSON metadata for [`TensorFile::meta`], made on first use.
     json_meta: OnceLock<std::result::Result<JsonMeta, String>>,
 }
@@ -82,6 +83,33 @@ impl std::fmt::Debug for TensorFile<'_> {
             .finish_non_exhaustive()
     }
 }
+
+/// The iterator of [`TensorFile::iter`].
+pub struct Iter<'f, 'a> {
+    file: &'f TensorFile<'a>,
+    next: usize,
+}
+
+impl<'f> Iterator for Iter<'f, '_> {
+    type Item = Tensor<'f>;
+
+    fn next(&mut self) -> Option<Tensor<'f>> {
+        let t = self.file.try_get_at(self.next).ok();
+        self.next = if t.is_some() {
+            self.next + 1
+        } else {
+            usize::MAX
+        };
+        t
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.file.len().saturating_sub(self.next);
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_, '_> {}
 
 /// Summary of a file's header, for listings.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -120,8 +148,9 @@ pub struct AppendLayout {
     pub appendable: bool,
     /// The generation open: 0 for the header's, n after n appends.
     pub generation: u64,
-    /// Bytes no tensor or index of this generation uses (superseded tensors,
-    /// older indexes, padding, the root area); `tenzor compact` drops them.
+    /// Appendable files: bytes no tensor or index of this generation uses
+    /// (superseded tensors, older indexes, padding, the root area), which
+    /// `tenzor compact` drops; 0 for a canonical file.
     pub dead_bytes: u64,
     /// Bytes up to the end of the newest committed generation.
     pub committed_bytes: u64,
@@ -165,46 +194,74 @@ impl TensorFile<'static> {
     /// of a GGUF split (`split.no` 0) opens the whole split. Anything that
     /// is not a regular file (a FIFO, device or socket, also through a
     /// symlink) is refused at once with [`ErrorKind::InvalidArgument`].
+    ///
+    /// Same as [`TensorFile::open_with`] with the default options: `auto`
+    /// backend (mmap on local filesystems), full validation, no hints.
     pub fn open(path: impl AsRef<Path>) -> Result<TensorFile<'static>> {
+        TensorFile::open_with(path, &OpenOptions::default())
+    }
+
+    /// Opens `path` as [`TensorFile::open`] does, with a chosen backend,
+    /// validation level and hints (applied to every shard of a set).
+    pub fn open_with(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<TensorFile<'static>> {
         let path = path.as_ref();
-        let map = map_file(path)?;
-        if let Some(Detected::ShardIndex) = detect(&map) {
-            let set = shards::open_index(path, &map).map_err(|e| e.in_file(path))?;
-            return Ok(TensorFile {
-                backing: Backing::Borrowed(&[]),
-                path: Some(path.to_path_buf()),
-                kind: Kind::Sharded(Box::new(set)),
-                json_meta: OnceLock::new(),
-            });
+        let (store, choice) = Store::open(path, opts)?;
+        store.ensure(0, store.bytes().len().min(4096) as u64)?;
+        if let Some(Detected::ShardIndex) = detect(store.bytes()) {
+            store.ensure(0, store.bytes().len() as u64)?;
+            let set = shards::open_index(path, store.bytes(), opts).map_err(|e| e.in_file(path))?;
+            return Ok(TensorFile::set(path, set, opts, choice));
         }
-        let file = TensorFile::open_single(path)?;
+        let file = TensorFile::from_store(path, store, choice.clone(), opts)?;
         if let Some((0, count)) = shards::gguf_split_info(&file) {
-            let set = shards::open_gguf_split(path, file, count).map_err(|e| e.in_file(path))?;
-            return Ok(TensorFile {
-                backing: Backing::Borrowed(&[]),
-                path: Some(path.to_path_buf()),
-                kind: Kind::Sharded(Box::new(set)),
-                json_meta: OnceLock::new(),
-            });
+            let set =
+                shards::open_gguf_split(path, file, count, opts).map_err(|e| e.in_file(path))?;
+            return Ok(TensorFile::set(path, set, opts, choice));
         }
         Ok(file)
     }
 
-    /// Like `open`, but refuses shard indexes (a shard may not be a set).
-    pub(crate) fn open_single(path: &Path) -> Result<TensorFile<'static>> {
-        let map = map_file(path)?;
-        let release = |r: std::ops::Range<usize>| release_pages(&map, r);
-        let kind = parse(&map, Some(&release)).map_err(|e| e.in_file(path))?;
-        Ok(TensorFile {
-            backing: Backing::Mmap(map),
+    fn set(
+        path: &Path,
+        set: Sharded,
+        opts: &OpenOptions,
+        choice: BackendChoice,
+    ) -> TensorFile<'static> {
+        TensorFile {
+            store: Store::Borrowed(&[]),
+            path: Some(path.to_path_buf()),
+            kind: Kind::Sharded(Box::new(set)),
+            validation: opts.validation,
+            choice: Some(choice),
+            json_meta: OnceLock::new(),
+        }
+    }
+
+    /// Like `open_with`, but refuses shard indexes (a shard may not be a set).
+    pub(crate) fn open_single(path: &Path, opts: &OpenOptions) -> Result<TensorFile<'static>> {
+        let (store, choice) = Store::open(path, opts)?;
+        TensorFile::from_store(path, store, choice, opts)
+    }
+
+    fn from_store(
+        path: &Path,
+        store: Store<'static>,
+        choice: BackendChoice,
+        opts: &OpenOptions,
+    ) -> Result<TensorFile<'static>> {
+        let kind = parse_store(&store, opts.validation).map_err(|e| e.in_file(path))?;
+        let file = TensorFile {
+            store,
             path: Some(path.to_path_buf()),
             kind,
+            validation: opts.validation,
+            choice: Some(choice),
             json_meta: OnceLock::new(),
-        })
+        };
+        file.apply_hints(opts)?;
+        Ok(file)
     }
-}
 
-impl TensorFile<'static> {
     /// Maps and validates a file already open (and locked) by a writer.
     pub(crate) fn from_file(path: &Path, file: &File) -> Result<TensorFile<'static>> {
         let meta = file
@@ -214,26 +271,84 @@ impl TensorFile<'static> {
         if meta.len() == 0 {
             return Err(Error::format("file is empty (0 bytes)").in_file(path));
         }
-        // SAFETY: as in `map_file`; the caller holds the write lock, and
-        // appends never change bytes a committed root reaches.
-        let map = unsafe { memmap2::Mmap::map(file) }
-            .map_err(|e| Error::io(path, "cannot memory-map", e))?;
-        let kind = parse(&map, None).map_err(|e| e.in_file(path))?;
+        let file = file
+            .try_clone()
+            .map_err(|e| Error::io(path, "cannot duplicate the descriptor", e))?;
+        // The caller holds the write lock, and appends never change bytes a
+        // committed root reaches.
+        let store = Store::map(path, file, meta.len())?;
+        let kind = parse(store.bytes(), None).map_err(|e| e.in_file(path))?;
         Ok(TensorFile {
-            backing: Backing::Mmap(map),
+            store,
             path: Some(path.to_path_buf()),
             kind,
+            validation: Validation::Full,
+            choice: Some(BackendChoice {
+                backend: crate::io::Backend::Mmap,
+                reason: "a writer maps the file it holds open".to_string(),
+            }),
             json_meta: OnceLock::new(),
         })
     }
+
+    fn apply_hints(&self, opts: &OpenOptions) -> Result<()> {
+        let (start, end) = self.data_range();
+        self.store.advise(opts.access)?;
+        if opts.prefetch {
+            self.store.prefetch(start, end - start)?;
+        }
+        if opts.lock {
+            self.store.lock(start, end - start)?;
+        }
+        Ok(())
+    }
 }
 
-/// Maps a whole file read-only (see [`open_regular`] for what it refuses).
-pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
-    let (file, _) = open_regular(path)?;
-    // SAFETY: the map is read-only; the documented contract (and the
-    // writer's rename-over) is that nobody modifies a file while mapped.
-    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, "cannot memory-map", e))
+/// Where the header ends, from the first bytes (when the format says).
+fn header_end_hint(b: &[u8]) -> Option<u64> {
+    match detect(b)? {
+        Detected::Native if b.len() >= format::HEADER_SIZE => {
+            Some(format::u64_at(b, format::hdr::DATA_OFFSET))
+        }
+        Detected::Safetensors => format::u64_at(b, 0).checked_add(8),
+        _ => None,
+    }
+}
+
+/// Parses a store. The read backends hold only what was read: the header
+/// is read first (its end known from the first bytes, or found by reading
+/// more until the parse no longer needs bytes past what was read).
+fn parse_store(store: &Store<'_>, validation: Validation) -> Result<Kind> {
+    if let Store::Mapped { map, .. } = store {
+        let release = |r: std::ops::Range<usize>| release_pages(map, r);
+        return parse_with(map, validation, Some(&release));
+    }
+    if !matches!(store, Store::Loaded(_)) {
+        return parse_with(store.bytes(), validation, None);
+    }
+    let len = store.bytes().len() as u64;
+    let mut want = header_end_hint(store.bytes()).unwrap_or(1 << 20).min(len);
+    loop {
+        store.ensure(0, want)?;
+        let parsed = parse_with(store.bytes(), validation, None);
+        match &parsed {
+            Ok(kind) if header_end(kind, len) <= want => return parsed,
+            _ if want >= len => return parsed,
+            _ => want = want.saturating_mul(4).min(len),
+        }
+    }
+}
+
+/// The end of the bytes a parse reads (every format keeps its header,
+/// metadata and index before its data; but for .tenzor files with bytes
+/// after generation 0, whose roots and tail the append module reads).
+fn header_end(kind: &Kind, len: u64) -> u64 {
+    match kind {
+        Kind::Native(n) if n.append.is_some_and(|r| r.appendable || r.gen0_end < len) => len,
+        Kind::Native(n) => n.data_offset as u64,
+        Kind::Foreign(f) => f.data_offset as u64,
+        Kind::Sharded(_) => 0,
+    }
 }
 
 /// Opens `path` for reading, without ever blocking, and returns it with its
@@ -332,12 +447,20 @@ fn release_pages(map: &memmap2::Mmap, r: std::ops::Range<usize>) {
     let _ = (map, r);
 }
 
-/// Recognises and validates a single file (never a shard set); `release`
-/// (for mapped files) may drop pages the scan is done with (see
+/// Recognises and fully validates a single file (never a shard set);
+/// `release` (for mapped files) may drop pages the scan is done with (see
 /// [`release_pages`]).
 pub(crate) fn parse(b: &[u8], release: Option<&dyn Fn(std::ops::Range<usize>)>) -> Result<Kind> {
+    parse_with(b, Validation::Full, release)
+}
+
+/// A page-release callback (see [`parse`]).
+type Release<'r> = Option<&'r dyn Fn(std::ops::Range<usize>)>;
+
+/// Recognises and validates a single file at `validation`.
+fn parse_with(b: &[u8], validation: Validation, release: Release<'_>) -> Result<Kind> {
     match detect(b) {
-        Some(Detected::Native) => native::parse(b).map(Kind::Native),
+        Some(Detected::Native) => native::parse(b, validation).map(Kind::Native),
         Some(Detected::Safetensors) => foreign::safetensors(b).map(|f| Kind::Foreign(Box::new(f))),
         Some(Detected::Gguf) => foreign::gguf(b, release).map(|f| Kind::Foreign(Box::new(f))),
         Some(Detected::ShardIndex) => Err(Error::new(
@@ -360,9 +483,9 @@ impl Kind {
     /// The tensor called `name`, its data borrowed from `b` (the file's bytes).
     pub(crate) fn get<'s>(&'s self, b: &'s [u8], name: &str) -> Option<Tensor<'s>> {
         match self {
-            Kind::Native(n) => n.find(b, name).map(|i| n.tensor(b, i)),
+            Kind::Native(n) => n.find(b, name).and_then(|i| n.tensor(b, i).ok()),
             Kind::Foreign(f) => f.find(name).map(|p| f.tensor(b, p)),
-            Kind::Sharded(s) => s.get(name),
+            Kind::Sharded(s) => s.get(name).and_then(Result::ok),
         }
     }
 
@@ -372,9 +495,12 @@ impl Kind {
             return None;
         }
         match self {
-            Kind::Native(n) => Some(n.tensor(b, n.entry_of_position(b, position))),
+            Kind::Native(n) => n
+                .entry_of_position(b, position)
+                .and_then(|i| n.tensor(b, i))
+                .ok(),
             Kind::Foreign(f) => Some(f.tensor(b, position)),
-            Kind::Sharded(s) => s.get_at(position),
+            Kind::Sharded(s) => s.get_at(position).and_then(Result::ok),
         }
     }
 
@@ -392,23 +518,81 @@ impl Kind {
 impl<'a> TensorFile<'a> {
     /// Validates a file held in memory, borrowing it (nothing is copied).
     pub fn from_bytes(bytes: &'a [u8]) -> Result<TensorFile<'a>> {
+        TensorFile::from_bytes_with(bytes, Validation::Full)
+    }
+
+    /// [`TensorFile::from_bytes`] with a validation level.
+    pub fn from_bytes_with(bytes: &'a [u8], validation: Validation) -> Result<TensorFile<'a>> {
         if bytes.is_empty() {
             return Err(Error::format("buffer is empty (0 bytes)"));
         }
         Ok(TensorFile {
-            kind: parse(bytes, None)?,
-            backing: Backing::Borrowed(bytes),
+            kind: parse_with(bytes, validation, None)?,
+            store: Store::Borrowed(bytes),
             path: None,
+            validation,
+            choice: None,
             json_meta: OnceLock::new(),
         })
     }
 
-    /// All bytes of the file (empty for a sharded checkpoint).
+    /// All bytes of the file (empty for a sharded checkpoint). With the
+    /// `read` and `direct` backends, only the header and the tensors
+    /// returned so far hold file bytes (the rest reads as zero); call
+    /// [`TensorFile::load_all`] first to read everything.
     pub fn as_bytes(&self) -> &[u8] {
-        match &self.backing {
-            Backing::Mmap(m) => m,
-            Backing::Borrowed(b) => b,
+        self.store.bytes()
+    }
+
+    /// Reads the whole file into the handle's memory (a no-op for mapped
+    /// files and buffers) and returns [`TensorFile::as_bytes`].
+    pub fn load_all(&self) -> Result<&[u8]> {
+        let len = self.store.bytes().len() as u64;
+        self.store.ensure(0, len).map_err(|e| self.tag(e))?;
+        Ok(self.store.bytes())
+    }
+
+    /// The validation level the file was opened with.
+    pub fn validation(&self) -> Validation {
+        self.validation
+    }
+
+    /// The backend in use and why it was chosen (`None` for buffers).
+    pub fn backend(&self) -> Option<&BackendChoice> {
+        self.choice.as_ref()
+    }
+
+    /// How many bytes were read with and without O_DIRECT so far (summed
+    /// over shards; zero for mapped pages, which the kernel reads).
+    pub fn io_stats(&self) -> IoStats {
+        let mut s = self.store.reader().map(|r| r.stats()).unwrap_or_default();
+        for f in self.shards() {
+            let t = f.io_stats();
+            s.direct_bytes += t.direct_bytes;
+            s.buffered_bytes += t.buffered_bytes;
+            s.direct_fallbacks += t.direct_fallbacks;
+            s.direct_available |= t.direct_available;
         }
+        s
+    }
+
+    /// Prefixes an error with the file's path, when there is one.
+    pub(crate) fn tag(&self, e: Error) -> Error {
+        match &self.path {
+            Some(p) => e.in_file(p),
+            None => e,
+        }
+    }
+
+    /// The byte range of the data section: [start, end).
+    pub(crate) fn data_range(&self) -> (u64, u64) {
+        let start = match &self.kind {
+            Kind::Native(n) => n.data_offset as u64,
+            Kind::Foreign(f) => f.data_offset as u64,
+            Kind::Sharded(_) => 0,
+        };
+        let end = self.store.bytes().len() as u64;
+        (start.min(end), end)
     }
 
     /// The path it was opened from, if any.
@@ -560,31 +744,135 @@ impl<'a> TensorFile<'a> {
             .map_err(|e| Error::format(format!("metadata is not valid JSON: {e}")))
     }
 
-    /// The tensor called `name`, found by searching the sorted index (no allocation).
+    /// The tensor called `name`, found by searching the sorted index (no
+    /// allocation). `None` also when the tensor cannot be returned (a bad
+    /// entry under lazy validation, a failed read under the read backends):
+    /// [`TensorFile::try_get`] says why.
     pub fn get(&self, name: &str) -> Option<Tensor<'_>> {
-        self.kind.get(self.as_bytes(), name)
+        self.try_get(name).ok()
+    }
+
+    /// The tensor called `name`, or an error naming the file, the tensor and
+    /// the problem (`NotFound` when no tensor has that name).
+    pub fn try_get(&self, name: &str) -> Result<Tensor<'_>> {
+        let found = match &self.kind {
+            Kind::Sharded(s) => s.get(name),
+            _ => self.describe(name),
+        };
+        self.load(found, || {
+            format!("no tensor named '{}'", name.escape_debug())
+        })
+    }
+
+    /// The single file holding the tensor called `name` (a shard, for a
+    /// set), with its view there, data not read.
+    pub(crate) fn owner_of(&self, name: &str) -> Result<(&TensorFile<'a>, Tensor<'_>)> {
+        let found = match &self.kind {
+            Kind::Sharded(s) => s
+                .owner_of(name)
+                .map(|r| r.map(|(f, t)| (f as &TensorFile<'a>, t))),
+            _ => self.describe(name).map(|r| r.map(|t| (self, t))),
+        };
+        found
+            .unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("no tensor named '{}'", name.escape_debug()),
+                ))
+            })
+            .map_err(|e| self.tag(e))
+    }
+
+    /// The tensor called `name`, checked but its data not read.
+    pub(crate) fn describe(&self, name: &str) -> Option<Result<Tensor<'_>>> {
+        let b = self.as_bytes();
+        match &self.kind {
+            Kind::Native(n) => n.find(b, name).map(|i| n.tensor(b, i)),
+            Kind::Foreign(f) => f.find(name).map(|p| Ok(f.tensor(b, p))),
+            Kind::Sharded(s) => s.describe(name),
+        }
     }
 
     /// The tensor whose name hashes to `hash` (FNV-1a 64). When two names
     /// share a hash, the one whose name sorts first is returned.
     pub fn get_by_hash(&self, hash: u64) -> Option<Tensor<'_>> {
+        self.try_get_by_hash(hash).ok()
+    }
+
+    /// [`TensorFile::get_by_hash`], with the reason on failure.
+    pub fn try_get_by_hash(&self, hash: u64) -> Result<Tensor<'_>> {
         let b = self.as_bytes();
-        match &self.kind {
+        let found = match &self.kind {
             Kind::Native(n) => n.find_hash(b, hash).map(|i| n.tensor(b, i)),
-            Kind::Foreign(f) => f.find_hash(hash).map(|p| f.tensor(b, p)),
+            Kind::Foreign(f) => f.find_hash(hash).map(|p| Ok(f.tensor(b, p))),
             Kind::Sharded(s) => s.get_by_hash(hash),
-        }
+        };
+        self.load(found, || format!("no tensor has name hash {hash:#018x}"))
     }
 
     /// The tensor at `position` in the order tensors were added (the order
     /// of the source file; across shards, shard by shard).
     pub fn get_at(&self, position: usize) -> Option<Tensor<'_>> {
-        self.kind.get_at(self.as_bytes(), position)
+        self.try_get_at(position).ok()
     }
 
-    /// Every tensor, in position order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = Tensor<'_>> + '_ {
-        (0..self.len()).map(move |p| self.get_at(p).expect("position in range"))
+    /// [`TensorFile::get_at`], with the reason on failure.
+    pub fn try_get_at(&self, position: usize) -> Result<Tensor<'_>> {
+        let found = (position < self.len()).then(|| self.describe_at(position));
+        let found = match (&self.kind, found) {
+            (Kind::Sharded(s), Some(_)) => s.get_at(position),
+            (_, found) => found,
+        };
+        self.load(found, || {
+            format!(
+                "tensor index {position} is out of range (the file has {} tensors)",
+                self.len()
+            )
+        })
+    }
+
+    /// The tensor at `position`, checked (under lazy validation) but its
+    /// data not read (the read backends); `position` must be in range.
+    pub(crate) fn describe_at(&self, position: usize) -> Result<Tensor<'_>> {
+        let b = self.as_bytes();
+        match &self.kind {
+            Kind::Native(n) => n
+                .entry_of_position(b, position)
+                .and_then(|i| n.tensor(b, i)),
+            Kind::Foreign(f) => Ok(f.tensor(b, position)),
+            Kind::Sharded(s) => s.describe_at(position),
+        }
+    }
+
+    /// Finishes a lookup: the miss or check error tagged with the file, the
+    /// data read (the read backends; shard sets read in their shard).
+    fn load<'t>(
+        &self,
+        found: Option<Result<Tensor<'t>>>,
+        miss: impl FnOnce() -> String,
+    ) -> Result<Tensor<'t>> {
+        let t = found
+            .unwrap_or_else(|| Err(Error::new(ErrorKind::NotFound, miss())))
+            .map_err(|e| self.tag(e))?;
+        self.store
+            .ensure(t.offset, t.data.len() as u64)
+            .map_err(|e| self.tag(e.for_tensor(&t.display_name())))?;
+        Ok(t)
+    }
+
+    /// Every tensor, in position order. Ends early at a tensor that cannot
+    /// be returned (lazy validation found it bad, or a read failed):
+    /// [`TensorFile::try_iter`] yields the error instead.
+    pub fn iter(&self) -> Iter<'_, 'a> {
+        Iter {
+            file: self,
+            next: 0,
+        }
+    }
+
+    /// Every tensor in position order, or why it cannot be returned.
+    pub fn try_iter(&self) -> impl ExactSizeIterator<Item = Result<Tensor<'_>>> + '_ {
+        (0..self.len()).map(move |p| self.try_get_at(p))
     }
 
     /// Recomputes every tensor checksum (reads all data) and, for .tenzor,
@@ -601,10 +889,23 @@ impl<'a> TensorFile<'a> {
             return s.shards.iter().try_for_each(|f| f.verify());
         }
         self.check_padding()?;
+        if let Some(g) = self.root().and_then(|r| r.damaged_newer) {
+            let e = Error::new(
+                ErrorKind::Checksum,
+                format!(
+                    "the root slot of generation {g} is intact but its index region is damaged \
+                     or missing: the file opens as its previous generation"
+                ),
+            );
+            return Err(match &self.path {
+                Some(p) => e.in_file(p),
+                None => e,
+            });
+        }
         if self.edit_interrupted() {
             return self.verify_interrupted_edit();
         }
-        self.iter().try_for_each(|t| self.verify_tensor(&t))
+        self.try_iter().try_for_each(|t| self.verify_tensor(&t?))
     }
 
     /// True when the edit mark is set (FORMAT.md, "Edit mark"): an
@@ -677,7 +978,13 @@ impl<'a> TensorFile<'a> {
         // Native files also keep the padding between tensors zero: a gap
         // holding other content (a polyglot file) is refused here, where the
         // data is read anyway.
-        let b = self.as_bytes();
+        let b = self.load_all()?;
+        if let Kind::Native(n) = &self.kind {
+            if self.validation == Validation::Lazy {
+                parse(b, None).map_err(|e| self.tag(e))?;
+            }
+            n.check_hashes(b).map_err(|e| self.tag(e))?;
+        }
         // (Appended files keep dead space between tensors by design.)
         let mut end = match &self.kind {
             Kind::Native(n) if !n.is_legacy() && !n.append.is_some_and(|r| r.appendable) => {
@@ -685,7 +992,8 @@ impl<'a> TensorFile<'a> {
             }
             _ => None,
         };
-        for t in self.iter() {
+        for p in 0..self.len() {
+            let t = self.try_get_at(p)?;
             if let Some(prev) = end {
                 let start = t.file_offset() as usize;
                 if b[prev..start].iter().any(|&x| x != 0) {
@@ -693,15 +1001,31 @@ impl<'a> TensorFile<'a> {
                         "the padding before its data is not zero (hidden bytes between tensors)",
                     )
                     .for_tensor(&t.display_name());
-                    return Err(match &self.path {
-                        Some(p) => e.in_file(p),
-                        None => e,
-                    });
+                    return Err(self.tag(e));
                 }
                 end = Some(start + t.data().len());
             }
         }
         Ok(())
+    }
+
+    /// xxh3 of a tensor's data. Mapped files are hashed in 8 MiB steps,
+    /// each step's pages dropped from this process once hashed, so checking
+    /// a file larger than memory keeps its resident size bounded (the page
+    /// cache keeps them; touching them again faults them back in).
+    fn hash_data(&self, t: &Tensor<'_>) -> u64 {
+        const STEP: usize = 8 << 20;
+        let d = t.data();
+        if d.len() <= STEP || !matches!(self.store, Store::Mapped { .. }) {
+            return format::checksum(d);
+        }
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for (i, c) in d.chunks(STEP).enumerate() {
+            h.update(c);
+            self.store
+                .drop_resident(t.offset + (i * STEP) as u64, c.len() as u64);
+        }
+        h.digest()
     }
 
     /// True when the format stores per-tensor checksums.
@@ -716,17 +1040,14 @@ impl<'a> TensorFile<'a> {
     /// Recomputes one tensor's checksum.
     pub fn verify_tensor(&self, t: &Tensor<'_>) -> Result<()> {
         if let Some(stored) = t.checksum() {
-            let actual = format::checksum(t.data());
+            let actual = self.hash_data(t);
             if actual != stored {
                 let e = Error::new(
                     ErrorKind::Checksum,
                     format!("data checksum mismatch (stored {stored:#018x}, computed {actual:#018x}): the data is corrupted"),
                 )
                 .for_tensor(&t.display_name());
-                return Err(match &self.path {
-                    Some(p) => e.in_file(p),
-                    None => e,
-                });
+                return Err(self.tag(e));
             }
         }
         Ok(())

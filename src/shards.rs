@@ -11,6 +11,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format;
+use crate::io::OpenOptions;
 use crate::reader::{Format, TensorFile};
 use crate::tensor::Tensor;
 
@@ -47,10 +48,15 @@ impl Sharded {
             starts,
             sorted: Vec::new(),
         };
+        // Every entry is described once here, so a bad one (lazy
+        // validation) fails the open of the set, and `key` cannot fail later.
+        for &at in &sorted {
+            set.shards[at.0 as usize].describe_at(at.1 as usize)?;
+        }
         sorted.sort_unstable_by(|a, b| set.key(*a).cmp(&set.key(*b)));
         for w in sorted.windows(2) {
             if set.key(w[0]) == set.key(w[1]) {
-                let name = set.tensor_in(w[0]).display_name();
+                let name = String::from_utf8_lossy(set.key(w[0]).1).into_owned();
                 return Err(
                     Error::new(ErrorKind::DuplicateName, "tensor appears in two shards")
                         .for_tensor(&name),
@@ -61,17 +67,19 @@ impl Sharded {
         Ok(set)
     }
 
-    fn tensor_in(&self, (s, p): (u32, u32)) -> Tensor<'_> {
-        let mut t = self.shards[s as usize]
-            .get_at(p as usize)
-            .expect("position in range");
+    /// The tensor at `at`, its data read, its position made global.
+    fn tensor_in(&self, (s, p): (u32, u32)) -> Result<Tensor<'_>> {
+        let mut t = self.shards[s as usize].try_get_at(p as usize)?;
         t.position += self.starts[s as usize];
-        t
+        Ok(t)
     }
 
-    fn key(&self, at: (u32, u32)) -> (u64, &str) {
-        let t = self.tensor_in(at);
-        (t.name_hash(), t.name().unwrap_or(""))
+    /// (hash, name) of the tensor at `at` (checked by `new`).
+    fn key(&self, (s, p): (u32, u32)) -> (u64, &[u8]) {
+        match self.shards[s as usize].describe_at(p as usize) {
+            Ok(t) => (t.name_hash(), t.name().unwrap_or("").as_bytes()),
+            Err(_) => (u64::MAX, &[]),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -80,32 +88,62 @@ impl Sharded {
             .map_or(0, |&s| s + self.shards.last().map_or(0, |f| f.len()))
     }
 
-    pub fn get(&self, name: &str) -> Option<Tensor<'_>> {
+    fn find(&self, name: &str) -> Option<(u32, u32)> {
         let hash = format::fnv1a(name.as_bytes());
         let first = self.lower_bound(hash);
         self.sorted[first..]
             .iter()
-            .map(|&at| self.tensor_in(at))
-            .take_while(|t| t.name_hash() == hash)
-            .find(|t| t.name() == Some(name))
+            .take_while(|&&at| self.key(at).0 == hash)
+            .find(|&&at| self.key(at).1 == name.as_bytes())
+            .copied()
     }
 
-    pub fn get_by_hash(&self, hash: u64) -> Option<Tensor<'_>> {
+    pub fn get(&self, name: &str) -> Option<Result<Tensor<'_>>> {
+        self.find(name).map(|at| self.tensor_in(at))
+    }
+
+    /// The shard holding `name` and the tensor's view there (not read).
+    pub fn owner_of(&self, name: &str) -> Option<Result<(&TensorFile<'static>, Tensor<'_>)>> {
+        let (s, p) = self.find(name)?;
+        let f = &self.shards[s as usize];
+        Some(f.describe_at(p as usize).map(|t| (f, t)))
+    }
+
+    pub fn describe(&self, name: &str) -> Option<Result<Tensor<'_>>> {
+        self.find(name)
+            .map(|(s, p)| self.describe_at(self.starts[s as usize] + p as usize))
+    }
+
+    pub fn get_by_hash(&self, hash: u64) -> Option<Result<Tensor<'_>>> {
         let at = *self.sorted.get(self.lower_bound(hash))?;
-        Some(self.tensor_in(at)).filter(|t| t.name_hash() == hash)
+        (self.key(at).0 == hash).then(|| self.tensor_in(at))
     }
 
     fn lower_bound(&self, hash: u64) -> usize {
         crate::search::lower_bound(self.sorted.len(), |i| self.key(self.sorted[i]).0, hash)
     }
 
-    pub fn get_at(&self, position: usize) -> Option<Tensor<'_>> {
+    fn locate(&self, position: usize) -> Option<(u32, u32)> {
         let s = self
             .starts
             .partition_point(|&start| start <= position)
             .checked_sub(1)?;
         let p = position - self.starts[s];
-        (p < self.shards[s].len()).then(|| self.tensor_in((s as u32, p as u32)))
+        (p < self.shards[s].len()).then_some((s as u32, p as u32))
+    }
+
+    pub fn get_at(&self, position: usize) -> Option<Result<Tensor<'_>>> {
+        self.locate(position).map(|at| self.tensor_in(at))
+    }
+
+    /// The tensor at `position`, not read (see `TensorFile::describe_at`).
+    pub fn describe_at(&self, position: usize) -> Result<Tensor<'_>> {
+        let (s, p) = self
+            .locate(position)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "position out of range"))?;
+        let mut t = self.shards[s as usize].describe_at(p as usize)?;
+        t.position += self.starts[s as usize];
+        Ok(t)
     }
 }
 
@@ -121,7 +159,7 @@ fn contained(rel: &str) -> bool {
 /// Opens a `*.index.json` checkpoint index: `{"metadata": {...},
 /// "weight_map": {tensor: shard file}}`. Every listed tensor must be in the
 /// shard the map names, and every shard tensor must be listed.
-pub(crate) fn open_index(path: &Path, bytes: &[u8]) -> Result<Sharded> {
+pub(crate) fn open_index(path: &Path, bytes: &[u8], opts: &OpenOptions) -> Result<Sharded> {
     let v: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Error::format(format!("shard index is not valid JSON: {e}")))?;
     let map = v
@@ -151,9 +189,9 @@ pub(crate) fn open_index(path: &Path, bytes: &[u8]) -> Result<Sharded> {
     let mut shards = Vec::with_capacity(files.len());
     for file in &files {
         let shard_path: PathBuf = dir.join(file);
-        let f = TensorFile::open_single(&shard_path)?;
-        for t in f.iter() {
-            let name = t.display_name();
+        let f = TensorFile::open_single(&shard_path, opts)?;
+        for p in 0..f.len() {
+            let name = f.describe_at(p)?.display_name();
             if map.get(&name).and_then(|v| v.as_str()) != Some(*file) {
                 return Err(Error::format(format!(
                     "shard {file} holds a tensor the index does not list there"
@@ -168,7 +206,7 @@ pub(crate) fn open_index(path: &Path, bytes: &[u8]) -> Result<Sharded> {
             .iter()
             .position(|f| Some(*f) == file.as_str())
             .expect("listed above");
-        if shards[s].get(name).is_none() {
+        if shards[s].describe(name).is_none() {
             return Err(Error::format(format!(
                 "index lists it in {} but that shard does not hold it",
                 files[s]
@@ -216,6 +254,7 @@ pub(crate) fn open_gguf_split(
     path: &Path,
     first: TensorFile<'static>,
     count: u64,
+    opts: &OpenOptions,
 ) -> Result<Sharded> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let suffix = format!("-00001-of-{count:05}.gguf");
@@ -228,7 +267,7 @@ pub(crate) fn open_gguf_split(
     let mut shards = vec![first];
     for i in 2..=count {
         let p = dir.join(format!("{prefix}-{i:05}-of-{count:05}.gguf"));
-        let f = TensorFile::open_single(&p)?;
+        let f = TensorFile::open_single(&p, opts)?;
         if gguf_split_info(&f) != Some((i - 1, count)) {
             return Err(Error::format(format!("is not split {} of {count}", i - 1)).in_file(&p));
         }

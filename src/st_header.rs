@@ -41,18 +41,30 @@ use crate::format::{self, MAX_DIMS};
 /// The official crate's cap on the header length.
 pub(crate) const MAX_HEADER_SIZE: u64 = 100_000_000;
 
-/// A string of the header: a range of the header text, or of the arena
-/// (for strings whose escapes had to be decoded).
+/// A string of a JSON text: a range of the text, or of an arena (for
+/// strings whose escapes had to be decoded). Also used by `meta`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Text {
     Header(u32, u32),
     Arena(u32, u32),
 }
 
+impl Text {
+    /// The string, given the text and the arena it was read with.
+    pub fn resolve<'a>(self, text: &'a str, arena: &'a str) -> &'a str {
+        match self {
+            Text::Header(s, l) => &text[s as usize..(s + l) as usize],
+            Text::Arena(s, l) => &arena[s as usize..(s + l) as usize],
+        }
+    }
+}
+
 /// One tensor as the header declares it (offsets relative to the data).
 #[derive(Debug, Clone)]
 pub(crate) struct Declared {
     pub name: Text,
+    /// FNV-1a of the name.
+    pub hash: u64,
     pub dtype: DType,
     pub ndim: u8,
     pub shape: [u64; MAX_DIMS],
@@ -74,10 +86,7 @@ pub(crate) struct Scanned<'h> {
 impl Scanned<'_> {
     /// The text of a name.
     pub fn text(&self, t: Text) -> &str {
-        match t {
-            Text::Header(s, l) => &self.header[s as usize..(s + l) as usize],
-            Text::Arena(s, l) => &self.arena[s as usize..(s + l) as usize],
-        }
+        t.resolve(self.header, &self.arena)
     }
 }
 
@@ -119,11 +128,12 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned<'_>> {
     let mut st = Scanned {
         header,
         arena: String::new(),
-        tensors: Vec::new(),
+        // A tensor entry takes some 80 bytes of JSON: one allocation each.
+        tensors: Vec::with_capacity(header.len() / 80),
         order: Vec::new(),
         metadata: None,
     };
-    let mut raws = Vec::new();
+    let mut raws = Vec::with_capacity(header.len() / 80);
     let mut de = serde_json::Deserializer::from_str(header);
     let top = HeaderVisitor {
         st: &mut st,
@@ -136,7 +146,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned<'_>> {
                 "safetensors header is not a valid JSON object: {e}"
             ))
         })?;
-    check_duplicates(&st)?;
+    check_duplicates(&mut st)?;
     if let Some(m) = st.metadata {
         check_metadata(m)?;
     }
@@ -147,14 +157,18 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned<'_>> {
 
 /// Header-wide rule: no key twice (serde_json and the official crate keep
 /// the last silently; two readers must not disagree on which one wins).
-fn check_duplicates(st: &Scanned<'_>) -> Result<()> {
+fn check_duplicates(st: &mut Scanned<'_>) -> Result<()> {
     // (hash, position) sorts as integers; only equal hashes compare names.
-    let meta = st.metadata.map(|_| "__metadata__");
-    let names = || st.tensors.iter().map(|t| st.text(t.name)).chain(meta);
-    let mut keys: Vec<(u64, u32)> = names()
-        .enumerate()
-        .map(|(i, n)| (format::fnv1a(n.as_bytes()), i as u32))
-        .collect();
+    // The hashes stay with the tensors for the index.
+    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(st.tensors.len() + 1);
+    for i in 0..st.tensors.len() {
+        let h = format::fnv1a(st.text(st.tensors[i].name).as_bytes());
+        st.tensors[i].hash = h;
+        keys.push((h, i as u32));
+    }
+    if st.metadata.is_some() {
+        keys.push((format::fnv1a(b"__metadata__"), st.tensors.len() as u32));
+    }
     keys.sort_unstable();
     let name = |i: u32| {
         st.tensors
@@ -309,6 +323,7 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_, 'de> {
             self.raws.push(raw);
             self.st.tensors.push(Declared {
                 name: key,
+                hash: 0,
                 dtype: DType::U8,
                 ndim: 0,
                 shape: [0; MAX_DIMS],
@@ -320,10 +335,11 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_, 'de> {
     }
 }
 
-/// A key: a slice of the header, or decoded into the arena.
-struct KeySeed<'a> {
-    base: usize,
-    arena: &'a mut String,
+/// A string (a key, or a value that must be a string): a slice of the
+/// text that starts at address `base`, or decoded into the arena.
+pub(crate) struct KeySeed<'a> {
+    pub base: usize,
+    pub arena: &'a mut String,
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
@@ -394,20 +410,18 @@ impl<'de> Visitor<'de> for EntrySeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<(), A::Error> {
         let raw = self.0;
-        let mut field = String::new();
-        while m.next_key_seed(FieldSeed(&mut field))?.is_some() {
-            match field.as_str() {
-                "dtype" | "shape" | "data_offsets" if seen(raw, &field) => {
-                    let f = field.clone();
+        while let Some(field) = m.next_key_seed(FieldSeed)? {
+            match field {
+                Some(f) if seen(raw, f) => {
                     note(raw, || format!("field \"{f}\" appears twice"));
                     m.next_value_seed(Skip)?;
                 }
-                "dtype" => raw.dtype = Some(m.next_value_seed(DTypeSeed)?),
-                "shape" => {
+                Some("dtype") => raw.dtype = Some(m.next_value_seed(DTypeSeed)?),
+                Some("shape") => {
                     raw.shape_ok = Some(m.next_value_seed(ShapeSeed(raw))?);
                 }
-                "data_offsets" => raw.offsets = Some(m.next_value_seed(OffsetsSeed)?),
-                _ => m.next_value_seed(Skip)?,
+                Some(_) => raw.offsets = Some(m.next_value_seed(OffsetsSeed)?),
+                None => m.next_value_seed(Skip)?,
             }
         }
         Ok(())
@@ -451,26 +465,26 @@ fn seen(raw: &Raw, field: &str) -> bool {
     }
 }
 
-/// A field name, decoded into a reused buffer (names with escapes are
-/// still the field they spell, as for serde's derive).
-struct FieldSeed<'b>(&'b mut String);
+/// A field name: one of the three a tensor entry has, or `None` (names
+/// with escapes are still the field they spell, as for serde's derive).
+struct FieldSeed;
 
-impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+impl<'de> DeserializeSeed<'de> for FieldSeed {
+    type Value = Option<&'static str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for FieldSeed<'_> {
-    type Value = ();
+impl<'de> Visitor<'de> for FieldSeed {
+    type Value = Option<&'static str>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a field name")
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<(), E> {
-        self.0.clear();
-        self.0.push_str(v);
-        Ok(())
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(["dtype", "shape", "data_offsets"]
+            .into_iter()
+            .find(|f| *f == v))
     }
 }
 

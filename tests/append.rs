@@ -312,3 +312,112 @@ fn appender_refuses_a_marked_file_and_waits_for_an_editor() {
     );
     drop(a);
 }
+
+#[test]
+fn cli_append_compact_and_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dest, src) = (dir.path().join("d.tenzor"), dir.path().join("s.tenzor"));
+    let orig = canonical(&dest);
+    let mut w = Writer::create(&src, WriterOptions::default()).unwrap();
+    w.add_tensor("b", DType::U8, &[3], &[4, 5, 6]).unwrap();
+    w.add_tensor("new", DType::U8, &[1], &[1]).unwrap();
+    w.finish().unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tenzor"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let (d, s) = (dest.as_os_str(), src.as_os_str());
+    let clash = run(&["append".as_ref(), d, s]);
+    assert!(!clash.status.success());
+    let err = String::from_utf8_lossy(&clash.stderr);
+    assert!(err.contains("'b'") && err.contains("--replace"), "{err}");
+    assert_eq!(std::fs::read(&dest).unwrap(), orig, "nothing committed");
+    let ok = run(&["append".as_ref(), d, s, "--replace".as_ref()]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let f = TensorFile::open(&dest).unwrap();
+    assert_eq!(names(&f), ["a", "b", "new"]);
+    assert_eq!(f.get("b").unwrap().data(), &[4, 5, 6]);
+    drop(f);
+    let info = String::from_utf8_lossy(&run(&["info".as_ref(), d]).stdout).to_string();
+    assert!(info.contains("layout appendable  generation 1"), "{info}");
+    let compact = run(&["compact".as_ref(), d]);
+    assert!(compact.status.success());
+    let info = String::from_utf8_lossy(&run(&["info".as_ref(), d]).stdout).to_string();
+    assert!(
+        info.contains("layout canonical  generation 0  dead space 0"),
+        "{info}"
+    );
+    let f = TensorFile::open(&dest).unwrap();
+    f.verify().unwrap();
+    assert_eq!(names(&f), ["a", "b", "new"]);
+    assert_eq!(f.metadata().unwrap()["k"], 1);
+}
+
+/// An appended file (generations 1 and 2) and where its root area starts.
+fn two_generations(p: &Path) -> (Vec<u8>, usize) {
+    let orig = canonical(p);
+    for g in 1..=2u8 {
+        let mut a = Appender::open(p, AppendOptions::default()).unwrap();
+        a.add_tensor(&format!("g{g}"), DType::U8, &[100], &[g; 100])
+            .unwrap();
+        a.commit().unwrap();
+    }
+    (std::fs::read(p).unwrap(), orig.len().next_multiple_of(4096))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+#[test]
+fn a_damaged_newest_region_falls_back_and_verify_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.tenzor");
+    let (mut bytes, r) = two_generations(&p);
+    // Generation 2 lives in slot 0; flip one byte of its region's names.
+    let (off, size) = (
+        u64_at(&bytes, r + 16) as usize,
+        u64_at(&bytes, r + 24) as usize,
+    );
+    bytes[off + size - 2] ^= 1;
+    std::fs::write(&p, &bytes).unwrap();
+    let f = TensorFile::open(&p).unwrap();
+    assert_eq!(f.append_layout().unwrap().generation, 1);
+    assert!(f.get("g2").is_none() && f.get("g1").is_some());
+    let e = f.verify().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Checksum);
+    assert!(e.to_string().contains("generation 2"), "{e}");
+}
+
+#[test]
+fn a_forged_region_with_valid_checksums_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.tenzor");
+    let (mut bytes, r) = two_generations(&p);
+    let (off, size) = (
+        u64_at(&bytes, r + 16) as usize,
+        u64_at(&bytes, r + 24) as usize,
+    );
+    // Point the first entry's data into the root area, then re-sign the
+    // region and the slot: every checksum holds, a structural rule does not.
+    let meta = u32::from_le_bytes(bytes[off + 20..off + 24].try_into().unwrap()) as usize;
+    let entry = off + (64 + meta).next_multiple_of(8);
+    let data_offset = u64_at(&bytes, 32) as usize;
+    let bad = (r - data_offset) as u64;
+    bytes[entry + 88..entry + 96].copy_from_slice(&bad.to_le_bytes());
+    let sum = xxhash_rust::xxh3::xxh3_64(&bytes[off..off + size]);
+    bytes[r + 32..r + 40].copy_from_slice(&sum.to_le_bytes());
+    let slot_sum = xxhash_rust::xxh3::xxh3_64(&bytes[r..r + 56]);
+    bytes[r + 56..r + 64].copy_from_slice(&slot_sum.to_le_bytes());
+    std::fs::write(&p, &bytes).unwrap();
+    let e = TensorFile::open(&p).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadFormat, "{e}");
+    assert!(e.to_string().contains("generation 2"), "{e}");
+    assert!(e.to_string().contains("root area"), "{e}");
+}

@@ -170,3 +170,64 @@ fn readers_in_other_processes_keep_unchanged_views_across_commits() {
     assert!(t.elapsed() < Duration::from_secs(60));
     committed_generation(&path);
 }
+
+const FULL_DISK: &str = "TENZOR_TEST_FULL_DISK";
+
+/// Limits the size of files this process may write to `bytes` (writes past
+/// it fail with EFBIG, as on a full disk) instead of killing it.
+fn limit_file_size(bytes: u64) {
+    // SAFETY: plain system calls on this (child) process's own limits.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        let lim = libc::rlimit {
+            rlim_cur: bytes as libc::rlim_t,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
+    }
+}
+
+#[test]
+fn child_full_disk() {
+    let Some(path) = std::env::var_os(FULL_DISK) else {
+        return;
+    };
+    let path = Path::new(&path);
+    let len = std::fs::metadata(path).unwrap().len();
+    // 1: the disk fills while tensor data is written.
+    limit_file_size(len + 64 * 1024);
+    let mut a = Appender::open(path, AppendOptions::default()).unwrap();
+    let e = a
+        .add_tensor("big", DType::U8, &[1 << 20], &vec![1; 1 << 20])
+        .unwrap_err();
+    println!("add failed: {:?}: {e}", e.kind());
+    drop(a);
+    // 2: the data fits, the index region does not (fails inside commit).
+    limit_file_size(u64::MAX >> 1);
+    let mut a = Appender::open(path, AppendOptions::default()).unwrap();
+    a.add_tensor("small", DType::U8, &[1000], &[2; 1000])
+        .unwrap();
+    limit_file_size(std::fs::metadata(path).unwrap().len());
+    let e = a.commit().unwrap_err();
+    println!("commit failed: {:?}: {e}", e.kind());
+}
+
+#[test]
+fn a_full_disk_during_append_names_the_file_and_keeps_the_content() {
+    let _one = SPAWNING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.tenzor");
+    initial(&path);
+    assert_eq!(append_generation(&path), 1);
+    let before = std::fs::read(&path).unwrap();
+    let out = child(FULL_DISK, &path, "child_full_disk").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for what in ["add failed: Io", "commit failed: Io"] {
+        let line = text.lines().find(|l| l.contains(what)).expect(what);
+        assert!(line.contains("full.tenzor"), "names the file: {line}");
+        assert!(line.contains("too large"), "says why: {line}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before, "content intact");
+    committed_generation(&path);
+}

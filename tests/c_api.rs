@@ -15,9 +15,11 @@ const C_SOURCES: &[&str] = &[
     "test_write.c",
     "test_errors.c",
     "test_threads.c",
+    "test_load.c",
     "test_meta.c",
     "test_edit.c",
     "test_paths.c",
+    "test_append.c",
     "header_twice_a.c",
     "header_twice_b.c",
 ];

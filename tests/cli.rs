@@ -121,3 +121,48 @@ fn errors_are_one_line_naming_file_and_tensor() {
     );
     assert!(!text(&o.stderr).contains("panicked"));
 }
+
+/// `info --backend` says what it used and why; `verify --backend` checks
+/// through it; `bench` measures every backend (a smoke run on a tiny file).
+#[test]
+fn backend_options_and_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.tenzor");
+    let src = common::fixture("safetensors/model.safetensors");
+    tenzor::convert(&src, &out, &Default::default(), &mut |_, _| {}).unwrap();
+    let exe = env!("CARGO_BIN_EXE_tenzor");
+    let o = std::process::Command::new(exe)
+        .args(["info", "--backend", "read"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("backend read (read was requested)"));
+    let o = std::process::Command::new(exe)
+        .args(["verify", "--backend", "direct"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = std::process::Command::new(exe)
+        .args(["info", "--backend", "nfs"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown backend 'nfs'"));
+    let o = std::process::Command::new(exe)
+        .args(["bench", "--runs", "1"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for row in [
+        "cold sequential read (cat)",
+        "warm direct read_tensors, 2 thread(s)",
+        "cold mmap + prefetch, touch",
+    ] {
+        assert!(text.contains(row), "{row} missing:\n{text}");
+    }
+}

@@ -27,7 +27,7 @@ from ._errors import (
 )
 from ._edit import Editor, open_edit, rehash
 from ._file import TensorInfo, TensorSlice, safe_open, verify
-from ._write import Writer, convert, save, save_file
+from ._write import Appender, Writer, convert, open_append, save, save_file
 from . import numpy  # noqa: E402  (tenzor.torch is imported on demand: torch is optional)
 
 __version__ = "0.2.0"
@@ -46,6 +46,8 @@ __all__ = [
     "save",
     "convert",
     "verify",
+    "Appender",
+    "open_append",
     "Editor",
     "open_edit",
     "rehash",

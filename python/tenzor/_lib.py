@@ -177,6 +177,37 @@ if hasattr(lib, "tenzor_writer_reserve"):
     _declare("tenzor_writer_get_tensor", _STATUS, _WRITER, c_char_p, POINTER(Tensor))
 
 
+# Appending to an existing .tenzor (modes a / a+).
+_APPENDER = c_void_p  # tenzor_appender *
+if hasattr(lib, "tenzor_appender_open"):
+    _declare("tenzor_appender_open", _STATUS, c_char_p, POINTER(WriterOptions), POINTER(_APPENDER))
+    _declare(
+        "tenzor_appender_add",
+        _STATUS,
+        _APPENDER,
+        c_char_p,
+        c_uint32,
+        c_size_t,
+        POINTER(c_uint64),
+        c_void_p,
+        c_size_t,
+    )
+    _declare(
+        "tenzor_appender_reserve",
+        _STATUS,
+        _APPENDER,
+        c_char_p,
+        c_uint32,
+        c_size_t,
+        POINTER(c_uint64),
+        POINTER(c_void_p),
+    )
+    _declare("tenzor_appender_set_metadata", _STATUS, _APPENDER, c_char_p, c_size_t)
+    _declare("tenzor_appender_get_tensor", _STATUS, _APPENDER, c_char_p, POINTER(Tensor))
+    _declare("tenzor_appender_commit", _STATUS, _APPENDER)
+    _declare("tenzor_appender_abort", None, _APPENDER)
+
+
 def has(name: str) -> bool:
     """Whether the loaded library exports the C function ``name`` (the ABI
     only grows, so newer functions are looked up before use)."""

@@ -117,41 +117,31 @@ class _Reserved:
         self.writer = writer
 
 
-class Writer:
-    """Writes a .tenzor file tensor by tensor (streaming: each ``add``
-    writes its bytes before returning; memory use is the index only).
+class _Sink:
+    """What Writer and Appender share: tensors are added (copied now) or
+    reserved (filled in place), metadata set, then the content completed
+    (``_FINISH``) or abandoned (``_ABORT``). Subclasses name their C
+    functions; every call is serialised by a lock (the C handles are for one
+    thread at a time)."""
 
-    ::
+    _KIND = "writer"
+    _ADD = "tenzor_writer_add"
+    _RESERVE = "tenzor_writer_reserve"
+    _GET = "tenzor_writer_get_tensor"
+    _META = "tenzor_writer_set_metadata"
+    _FINISH = "tenzor_writer_finish"
+    _ABORT = "tenzor_writer_abort"
 
-        with tenzor.Writer("out.tenzor", alignment=4096) as w:
-            w.set_metadata({"arch": "llama", "layers": 2})
-            w.add("w", np.ones((2, 2), np.float32))
+    _h: Optional[int] = None
 
-    Nothing appears at ``path`` until the block ends without an exception:
-    then the file is completed, synced and renamed into place. An exception
-    inside the block (or ``abort()``) removes the temporary file and leaves
-    an existing ``path`` untouched. Use one writer from one thread at a time
-    (calls are serialised by a lock).
-    """
-
-    def __init__(
-        self,
-        path: PathLike,
-        alignment: int = DEFAULT_ALIGNMENT,
-        *,
-        metadata: Optional[Mapping[str, Any]] = None,
-        expected_tensors: int = 0,
-    ) -> None:
+    def _start(self, path: PathLike, opened: Any) -> None:
         self._path = os.fspath(path)
         self._lock = threading.Lock()
         self._aborting = False
-        opts = _lib.WriterOptions(alignment=_alignment(alignment), reserve_tensors=expected_tensors)
-        h = c_void_p()
-        check(lib.tenzor_writer_create(os.fsencode(self._path), byref(opts), byref(h)))
-        self._h: Optional[int] = h.value
         self._reserved: List["weakref.ref[_Reserved]"] = []
-        if metadata is not None:
-            self.set_metadata(metadata)
+        h = c_void_p()
+        check(opened(os.fsencode(self._path), byref(h)))
+        self._h = h.value
 
     @property
     def path(self) -> str:
@@ -159,7 +149,7 @@ class Writer:
 
     def _handle(self) -> int:
         if self._h is None or self._aborting:
-            raise ValueError(f"{self._path}: the writer is finished or aborted")
+            raise ValueError(f"{self._path}: the {self._KIND} is finished or aborted")
         return self._h
 
     def add(
@@ -178,27 +168,25 @@ class Writer:
         name_b = _name_bytes(name)
         src = _source(tensor, dtype, shape)
         dims = (c_uint64 * max(len(src.shape), 1))(*src.shape)
+        add = getattr(lib, self._ADD)
         with self._lock:
-            check(
-                lib.tenzor_writer_add(
-                    self._handle(), name_b, src.code, len(src.shape), dims, src.ptr or None, src.nbytes
-                )
-            )
+            check(add(self._handle(), name_b, src.code, len(src.shape), dims, src.ptr or None, src.nbytes))
 
     def reserve(self, name: str, dtype: Any, shape: Sequence[int]) -> np.ndarray:
         """Adds tensor ``name`` and returns a writable numpy array that *is*
         its bytes inside the output file (a shared mapping, zero-filled): fill
         it in place, in pieces if you like, so a tensor bigger than RAM needs
-        no copy. The checksum is computed at ``finish``.
+        no copy. The checksum is computed when the content is completed.
 
-        The array (and every view of it) must be gone before ``finish``,
-        which raises ``BufferError`` otherwise (``del`` it, or fill it in a
-        function). After an exception in the ``with`` block the writer is
-        aborted once the last such array is garbage. ``dtype``: a tenzor name
-        ("F32", "Q4_0") or a numpy/torch dtype; raw-byte dtypes (F4, F6,
-        GGML blocks) give a uint8 array shaped as ``safe_open`` gives them."""
-        if not _lib.has("tenzor_writer_reserve"):
-            raise _errors.UnsupportedError("this libtenzor has no tenzor_writer_reserve")
+        The array (and every view of it) must be gone before ``finish`` /
+        ``commit``, which raise ``BufferError`` otherwise (``del`` it, or
+        fill it in a function). After an exception in the ``with`` block the
+        abort happens once the last such array is garbage. ``dtype``: a
+        tenzor name ("F32", "Q4_0") or a numpy/torch dtype; raw-byte dtypes
+        (F4, F6, GGML blocks) give a uint8 array shaped as ``safe_open``
+        gives them."""
+        if not _lib.has(self._RESERVE):
+            raise _errors.UnsupportedError(f"this libtenzor has no {self._RESERVE}")
         name_b = _name_bytes(name)
         code = _dtypes.code_of(dtype)
         shape = [int(d) for d in shape]
@@ -206,8 +194,8 @@ class Writer:
         p, t = c_void_p(), _lib.Tensor()
         with self._lock:
             h = self._handle()
-            check(lib.tenzor_writer_reserve(h, name_b, code, len(shape), dims, byref(p)))
-            check(lib.tenzor_writer_get_tensor(h, name_b, byref(t)))
+            check(getattr(lib, self._RESERVE)(h, name_b, code, len(shape), dims, byref(p)))
+            check(getattr(lib, self._GET)(h, name_b, byref(t)))
             exporter = _Reserved(p.value, t.size, self)
             self._reserved.append(weakref.ref(exporter))
         raw = np.asarray(exporter)
@@ -239,53 +227,132 @@ class Writer:
             raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}")
         text = json.dumps(dict(metadata), ensure_ascii=False).encode("utf-8")
         with self._lock:
-            check(lib.tenzor_writer_set_metadata(self._handle(), text, len(text)))
+            check(getattr(lib, self._META)(self._handle(), text, len(text)))
 
-    def finish(self) -> None:
-        """Completes the file (index, checksums, fsync) and renames it over
-        ``path``. The writer is consumed whatever the outcome. Raises
-        ``BufferError`` (writer still open) while arrays from ``reserve``
-        are alive: they point into a mapping that finish releases."""
+    def _complete(self) -> None:
         with self._lock:
             self._handle()
             live = self._live_reserved()
             if live:
                 raise BufferError(
-                    f"{self._path}: cannot finish: {live} array(s) from reserve() are still "
+                    f"{self._path}: cannot complete: {live} array(s) from reserve() are still "
                     "alive (delete them first: they point into the file being written)"
                 )
             h, self._h = self._h, None
-            check(lib.tenzor_writer_finish(h))
+            check(getattr(lib, self._FINISH)(h))
 
     def abort(self) -> None:
-        """Abandons the file: the temporary file is removed, ``path`` left
-        as it was. Does nothing after ``finish``/``abort``. While arrays from
-        ``reserve`` are alive the abort waits for the last of them (the
-        writer is released with it)."""
+        """Abandons what was added: ``path`` is left as it was. Does nothing
+        once completed or aborted. While arrays from ``reserve`` are alive
+        the abort waits for the last of them (the handle goes with it)."""
         with self._lock:
             self._aborting = True
             if self._h is None or self._live_reserved():
-                return  # _Reserved objects hold the writer: __del__ aborts
+                return  # _Reserved objects hold self: __del__ aborts
             h, self._h = self._h, None
-            lib.tenzor_writer_abort(h)
+            getattr(lib, self._ABORT)(h)
 
     @property
     def closed(self) -> bool:
         return self._h is None
 
-    def __enter__(self) -> "Writer":
+    def __enter__(self) -> Any:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is not None:
             self.abort()
         elif self._h is not None:
-            self.finish()
+            self._complete()
 
     def __del__(self) -> None:
-        h, self._h = getattr(self, "_h", None), None
+        h, self._h = self._h, None
         if h is not None and lib is not None:
-            lib.tenzor_writer_abort(h)
+            getattr(lib, self._ABORT)(h)
+
+
+class Writer(_Sink):
+    """Writes a new .tenzor file tensor by tensor (streaming: each ``add``
+    writes its bytes before returning; memory use is the index only).
+
+    ::
+
+        with tenzor.Writer("out.tenzor", alignment=4096) as w:
+            w.set_metadata({"arch": "llama", "layers": 2})
+            w.add("w", np.ones((2, 2), np.float32))
+            a = w.reserve("big", "F32", (100_000, 4096))   # fill in place
+            fill(a)
+            del a
+
+    Nothing appears at ``path`` until the block ends without an exception:
+    then the file is completed, synced and renamed into place. An exception
+    inside the block (or ``abort()``) removes the temporary file and leaves
+    an existing ``path`` untouched.
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        alignment: int = DEFAULT_ALIGNMENT,
+        *,
+        metadata: Optional[Mapping[str, Any]] = None,
+        expected_tensors: int = 0,
+    ) -> None:
+        opts = _lib.WriterOptions(alignment=_alignment(alignment), reserve_tensors=expected_tensors)
+        self._start(path, lambda p, out: lib.tenzor_writer_create(p, byref(opts), out))
+        if metadata is not None:
+            self.set_metadata(metadata)
+
+    def finish(self) -> None:
+        """Completes the file (index, checksums, fsync) and renames it over
+        ``path``. The writer is consumed whatever the outcome. Raises
+        ``BufferError`` (writer still open) while arrays from ``reserve``
+        are alive: they point into a mapping that finish releases."""
+        self._complete()
+
+
+class Appender(_Sink):
+    """Adds or replaces tensors of an existing .tenzor file, or creates it
+    (``tenzor.open_append``). Readers that have the file open keep seeing
+    the old content with unchanged bytes; the new content appears at
+    ``commit`` (leaving the ``with`` block), crash-safely: after a crash the
+    file opens as exactly the old or exactly the new content.
+
+    ::
+
+        with tenzor.open_append("model.tenzor") as a:
+            a.add("lora.A", np.zeros((16, 4096), np.float16))
+            a.set_metadata({**old_metadata, "lora": True})
+
+    A name the file already has is replaced (it keeps its position). One
+    appender or editor per file at a time (``BusyError``).
+    """
+
+    _KIND = "appender"
+    _ADD = "tenzor_appender_add"
+    _RESERVE = "tenzor_appender_reserve"
+    _GET = "tenzor_appender_get_tensor"
+    _META = "tenzor_appender_set_metadata"
+    _FINISH = "tenzor_appender_commit"
+    _ABORT = "tenzor_appender_abort"
+
+    def __init__(self, path: PathLike, alignment: int = DEFAULT_ALIGNMENT) -> None:
+        if not _lib.has("tenzor_appender_open"):
+            raise _errors.UnsupportedError("this libtenzor has no appending API (tenzor_appender_open)")
+        opts = _lib.WriterOptions(alignment=_alignment(alignment))
+        self._start(path, lambda p, out: lib.tenzor_appender_open(p, byref(opts), out))
+
+    def commit(self) -> None:
+        """Makes the added tensors and metadata the file's content, durably,
+        and releases the lock. The appender is consumed whatever the
+        outcome; ``BufferError`` (still open) while reserved arrays live."""
+        self._complete()
+
+
+def open_append(path: PathLike, alignment: int = DEFAULT_ALIGNMENT) -> Appender:
+    """Opens a .tenzor file for appending (created with ``alignment`` when
+    missing; an existing file keeps its own); see ``Appender``."""
+    return Appender(path, alignment)
 
 
 def _alignment(alignment: int) -> int:

@@ -1,4 +1,5 @@
-"""Writer.reserve: arrays that are the tensor's bytes inside the output file."""
+"""Writer.reserve (arrays that are the tensor's bytes inside the output file)
+and appending (tenzor.open_append)."""
 
 import ctypes
 import gc
@@ -75,3 +76,53 @@ def test_an_exception_leaves_no_file_once_the_arrays_are_gone(tmp_path):
     gc.collect()
     assert p.read_bytes() == old
     assert sorted(x.name for x in tmp_path.iterdir()) == ["keep.tenzor"]
+
+
+@pytest.mark.skipif(not _lib.has("tenzor_appender_open"), reason="libtenzor without the appender")
+def test_appending_adds_and_replaces_tensors_while_readers_keep_the_old_content(tmp_path):
+    p = tmp_path / "a.tenzor"
+    tenzor.numpy.save_file({"w": np.ones(4, np.float32), "b": np.zeros(2, np.int8)}, p,
+                           metadata={"v": 1}, alignment=4096)
+    with tenzor.safe_open(p) as old:
+        old_w = old.get_tensor("w")
+        with tenzor.open_append(p) as a:
+            a.add("lora", np.full((2, 3), 5, np.float16))
+            a.add("w", np.full(4, 9, np.float32))  # replaces, keeps its position
+            kv = a.reserve("kv", "I32", (8,))
+            kv[:] = np.arange(8)
+            del kv
+            a.set_metadata({"v": 2})
+            with pytest.raises(tenzor.BusyError):
+                tenzor.open_append(p)
+        assert old_w.tolist() == [1, 1, 1, 1] and old.keys() == ["w", "b"]
+    tenzor.verify(p)
+    with tenzor.safe_open(p) as f:
+        assert f.keys() == ["w", "b", "lora", "kv"] and f.metadata() == {"v": 2}
+        assert f.get_tensor("w").tolist() == [9, 9, 9, 9]
+        assert f.get_tensor("kv").tolist() == list(range(8))
+        assert f.alignment == 4096
+
+
+@pytest.mark.skipif(not _lib.has("tenzor_appender_open"), reason="libtenzor without the appender")
+def test_an_aborted_append_leaves_the_committed_content(tmp_path):
+    p = tmp_path / "c.tenzor"
+    with tenzor.open_append(p) as a:  # creates the file
+        a.add("x", np.arange(3, dtype=np.int64))
+    before = tenzor.numpy.load_file(p)["x"].tolist()
+    with pytest.raises(RuntimeError):
+        with tenzor.open_append(p) as a:
+            a.add("y", np.ones(1000, np.float64))
+            raise RuntimeError("stop")
+    with tenzor.safe_open(p) as f:
+        assert f.keys() == ["x"] and f.get_tensor("x").tolist() == before
+    tenzor.verify(p)
+    with pytest.raises(tenzor.UnsupportedError, match="convert"):
+        tenzor.open_append(_safetensors_file(tmp_path))
+
+
+def _safetensors_file(tmp_path):
+    import safetensors.numpy
+
+    s = tmp_path / "s.safetensors"
+    safetensors.numpy.save_file({"a": np.zeros(1, np.float32)}, str(s))
+    return s

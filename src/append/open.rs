@@ -25,10 +25,15 @@ pub struct Root {
     /// The last byte any committed root can reach: appends start after it,
     /// and bytes after it are an interrupted append's leftovers.
     pub committed_end: u64,
-    /// Bytes from `data_offset` to `committed_end` used neither by a tensor
-    /// of this generation nor by its index (superseded tensors, older
-    /// indexes, padding, the root area).
+    /// Appendable files: bytes from `data_offset` to `committed_end` used
+    /// neither by a tensor of this generation nor by its index (superseded
+    /// tensors, older indexes, padding, the root area); 0 when canonical.
     pub dead_bytes: u64,
+    /// A root slot whose own checksum holds but whose region does not match
+    /// (or lies outside the file) and whose generation is newer than the one
+    /// open: not a torn commit (regions are durable before their slot is
+    /// written) but damage, which `verify` reports.
+    pub damaged_newer: Option<u64>,
 }
 
 /// Validates what follows generation 0 and returns the file's current view:
@@ -46,10 +51,11 @@ pub(crate) fn resolve(b: &[u8], gen0: Native, gen0_end: u64, gen0_live: u64) -> 
         region_size: 0,
         committed_end: gen0_end,
         dead_bytes: 0,
+        damaged_newer: None,
     };
     if !root.appendable {
         check_canonical_tail(b, gen0_end, r)?;
-        root.dead_bytes = gen0_end - gen0.data_offset as u64 - gen0_live;
+        // Padding between packed tensors is layout, not dead space.
         return Ok(Native {
             append: Some(root),
             ..gen0
@@ -62,7 +68,14 @@ pub(crate) fn resolve(b: &[u8], gen0: Native, gen0_end: u64, gen0_live: u64) -> 
             root.committed_end
         )));
     }
-    let Some(slot) = newest_slot(b, &root) else {
+    let newest = newest_slot(b, &root);
+    let open_gen = newest.map_or(0, |s| s.generation);
+    root.damaged_newer = (0..2)
+        .filter_map(|k| Slot::decode(b, slot_offset(root.root_offset, k), k))
+        .map(|s| s.generation)
+        .filter(|&g| g > open_gen)
+        .max();
+    let Some(slot) = newest else {
         // Both slots unusable: generation 0 is the newest committed state.
         root.dead_bytes = root.committed_end - gen0.data_offset as u64 - gen0_live;
         return Ok(Native {

@@ -43,11 +43,27 @@ enum Cmd {
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
+        /// How to read it: auto, mmap, read or direct (the choice and its
+        /// reason are printed).
+        #[arg(long, value_name = "B", value_parser = parse_backend)]
+        backend: Option<tenzor::Backend>,
     },
     /// Check the structure and every checksum; fails naming the first bad tensor.
     Verify {
         /// File to check.
         file: PathBuf,
+        /// How to read it: auto, mmap, read or direct.
+        #[arg(long, value_name = "B", value_parser = parse_backend)]
+        backend: Option<tenzor::Backend>,
+    },
+    /// Measure open, and cold and warm full loads with each backend, on this
+    /// file and its storage, against a plain sequential read (cat).
+    Bench {
+        /// File to measure.
+        file: PathBuf,
+        /// Runs per measurement (the median is shown).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// Add every tensor of the SRC files (any readable format) to DEST without
     /// rewriting it; creates DEST if missing. Crash-safe: DEST holds the old
@@ -125,9 +141,14 @@ fn run(cmd: Cmd) -> tenzor::Result<()> {
             },
             quiet,
         ),
-        Cmd::Info { file, json } => info(file, json),
-        Cmd::Verify { file } => {
-            let f = TensorFile::open(&file)?;
+        Cmd::Info {
+            file,
+            json,
+            backend,
+        } => info(file, json, backend),
+        Cmd::Bench { file, runs } => bench(&file, runs),
+        Cmd::Verify { file, backend } => {
+            let f = open(&file, backend)?;
             f.verify()?;
             let bytes: u64 = f.iter().map(|t| t.data().len() as u64).sum();
             let what = match f.format() {
@@ -251,8 +272,52 @@ fn convert(
     Ok(())
 }
 
-fn info(file: PathBuf, json: bool) -> tenzor::Result<()> {
-    let f = TensorFile::open(&file)?;
+/// Opens with the backend asked for (default options otherwise).
+fn open(
+    file: &std::path::Path,
+    backend: Option<tenzor::Backend>,
+) -> tenzor::Result<TensorFile<'static>> {
+    let opts = tenzor::OpenOptions {
+        backend: backend.unwrap_or_default(),
+        ..Default::default()
+    };
+    TensorFile::open_with(file, &opts)
+}
+
+fn parse_backend(s: &str) -> Result<tenzor::Backend, String> {
+    tenzor::Backend::from_name(s)
+        .ok_or_else(|| format!("unknown backend '{s}' (use auto, mmap, read or direct)"))
+}
+
+fn bench(file: &std::path::Path, runs: usize) -> tenzor::Result<()> {
+    let rows = tenzor::io::bench::run(file, runs)?;
+    let cat = |tag: &str| {
+        rows.iter()
+            .find(|r| r.what == format!("{tag} sequential read (cat)"))
+            .map_or(0.0, |r| r.gbps())
+    };
+    println!("{}: medians of {runs} runs", file.display());
+    println!(
+        "{:<44} {:>12} {:>9} {:>8}",
+        "measure", "median", "GB/s", "vs cat"
+    );
+    for r in &rows {
+        let base = cat(r.what.split(' ').next().unwrap_or(""));
+        let (rate, ratio) = if r.bytes == 0 {
+            (String::new(), String::new())
+        } else {
+            (
+                format!("{:.2}", r.gbps()),
+                format!("{:.2}x", r.gbps() / base),
+            )
+        };
+        println!("{:<44} {:>12.3?} {rate:>9} {ratio:>8}", r.what, r.median);
+    }
+    Ok(())
+}
+
+fn info(file: PathBuf, json: bool, backend: Option<tenzor::Backend>) -> tenzor::Result<()> {
+    let f = open(&file, backend)?;
     let h = f.header();
     let meta = f.metadata()?;
     if json {
@@ -272,6 +337,7 @@ fn info(file: PathBuf, json: bool) -> tenzor::Result<()> {
             .collect();
         let out = serde_json::json!({
             "file": file.display().to_string(),
+            "backend": f.backend().map(|b| serde_json::json!({"name": b.backend.name(), "reason": b.reason})),
             "header": h,
             "layout": f.append_layout(),
             "metadata": meta,
@@ -284,6 +350,9 @@ fn info(file: PathBuf, json: bool) -> tenzor::Result<()> {
         return Ok(());
     }
     println!("{}: {}", file.display(), h.format);
+    if let Some(b) = f.backend() {
+        println!("  backend {} ({})", b.backend.name(), b.reason);
+    }
     if h.shards > 1 {
         println!(
             "  tensors {}  shards {}  alignment {}  size {}",

@@ -10,7 +10,7 @@ use super::types::{
     TENZOR_FORMAT_TENZOR, TENZOR_FORMAT_TENZOR_LEGACY,
 };
 use super::{non_null, path_arg, str_arg};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::reader::TensorFile;
 use crate::tensor::Tensor;
 
@@ -20,6 +20,8 @@ use crate::tensor::Tensor;
 pub(crate) struct FileHandle {
     pub(super) file: TensorFile<'static>,
     metadata: OnceLock<CString>,
+    /// Why the backend was chosen, NUL-terminated for `tenzor_file_backend`.
+    pub(super) backend_reason: OnceLock<CString>,
 }
 
 // Handles are shared between C threads: a reader change that made the file
@@ -30,10 +32,11 @@ const _: () = {
 };
 
 impl FileHandle {
-    fn into_raw(file: TensorFile<'static>) -> *const tenzor_file {
+    pub(super) fn into_raw(file: TensorFile<'static>) -> *const tenzor_file {
         let h = Box::new(FileHandle {
             file,
             metadata: OnceLock::new(),
+            backend_reason: OnceLock::new(),
         });
         Box::into_raw(h).cast_const().cast()
     }
@@ -55,20 +58,22 @@ impl FileHandle {
         }
     }
 
-    fn not_found(&self, what: String) -> Failure {
-        Failure::from(Error::new(
-            ErrorKind::NotFound,
-            format!("{}: {what}", self.label()),
-        ))
+    /// An error from the reader, named after this handle when the reader
+    /// could not name it (memory buffers have no path).
+    pub(super) fn fail(&self, e: Error) -> Failure {
+        if self.file.path().is_some() {
+            Failure::from(e)
+        } else {
+            Failure::new(
+                super::error::status_of(e.kind()),
+                format!("{}: {}", self.label(), e.message()),
+            )
+        }
     }
 
     /// Writes the view of `t` to `out` (success is the only way out-params change).
-    fn give(
-        t: Option<Tensor<'_>>,
-        out: *mut tenzor_tensor,
-        miss: impl FnOnce() -> Failure,
-    ) -> FfiResult<()> {
-        let t = t.ok_or_else(miss)?;
+    fn give(&self, t: crate::Result<Tensor<'_>>, out: *mut tenzor_tensor) -> FfiResult<()> {
+        let t = t.map_err(|e| self.fail(e))?;
         // SAFETY: `out` was checked non-NULL and points to caller memory.
         unsafe { out.write(tenzor_tensor::from_tensor(&t)) };
         Ok(())
@@ -97,6 +102,9 @@ impl FileHandle {
 /// Linux, touching a truncated page kills the process with SIGBUS. Replace
 /// files by writing a new one and renaming it over the old (as
 /// `tenzor_writer_finish` does); open handles keep seeing the old file.
+/// For files other processes may shrink, or on network filesystems, open
+/// with `tenzor_open_ex` and `TENZOR_BACKEND_READ`: nothing is mapped and a
+/// truncated file is an error, not a signal.
 ///
 /// # Safety
 /// `path` must be NULL or a NUL-terminated string; `out` NULL or writable.
@@ -207,9 +215,7 @@ pub unsafe extern "C" fn tenzor_get_tensor(
         non_null!(file, name, out);
         // SAFETY: non-NULL handle and C string, per the contract.
         let (h, name) = unsafe { (FileHandle::from_ptr(file)?, str_arg(name, "name")?) };
-        FileHandle::give(h.file.get(name), out, || {
-            h.not_found(format!("no tensor named '{}'", name.escape_debug()))
-        })
+        h.give(h.file.try_get(name), out)
     })
 }
 
@@ -229,9 +235,7 @@ pub unsafe extern "C" fn tenzor_get_tensor_by_hash(
         non_null!(file, out);
         // SAFETY: non-NULL handle, per the contract.
         let h = unsafe { FileHandle::from_ptr(file) }?;
-        FileHandle::give(h.file.get_by_hash(hash), out, || {
-            h.not_found(format!("no tensor has name hash {hash:#018x}"))
-        })
+        h.give(h.file.try_get_by_hash(hash), out)
     })
 }
 
@@ -251,12 +255,7 @@ pub unsafe extern "C" fn tenzor_get_tensor_at(
         non_null!(file, out);
         // SAFETY: non-NULL handle, per the contract.
         let h = unsafe { FileHandle::from_ptr(file) }?;
-        FileHandle::give(h.file.get_at(index), out, || {
-            h.not_found(format!(
-                "tensor index {index} is out of range (the file has {} tensors)",
-                h.file.len()
-            ))
-        })
+        h.give(h.file.try_get_at(index), out)
     })
 }
 
@@ -305,16 +304,7 @@ pub unsafe extern "C" fn tenzor_verify(file: *const tenzor_file) -> tenzor_statu
         non_null!(file);
         // SAFETY: non-NULL handle, per the contract.
         let h = unsafe { FileHandle::from_ptr(file) }?;
-        h.file.verify().map_err(|e| {
-            if h.file.path().is_some() {
-                Failure::from(e)
-            } else {
-                Failure::new(
-                    super::error::status_of(e.kind()),
-                    format!("{}: {}", h.label(), e.message()),
-                )
-            }
-        })
+        h.file.verify().map_err(|e| h.fail(e))
     })
 }
 
@@ -354,7 +344,8 @@ pub unsafe extern "C" fn tenzor_file_alignment(file: *const tenzor_file) -> u64 
 /// A shard set (several files) has no single byte range:
 /// `TENZOR_ERR_UNSUPPORTED`.
 /// Every tensor's `data` equals `*data + file_offset`. Borrowed from the
-/// handle, valid until `tenzor_close`; read-only. On failure neither
+/// handle, valid until `tenzor_close`; read-only. With the read backends
+/// this first reads the whole file into the handle's memory. On failure neither
 /// out-parameter is modified.
 ///
 /// # Safety
@@ -378,7 +369,8 @@ pub unsafe extern "C" fn tenzor_file_bytes(
                 ),
             ));
         }
-        let bytes = h.file.as_bytes();
+        // The read backends hold only what was read: read the rest first.
+        let bytes = h.file.load_all().map_err(|e| h.fail(e))?;
         // SAFETY: both out-params are non-NULL and writable.
         unsafe {
             data.write(bytes.as_ptr().cast());

@@ -13,7 +13,8 @@
 //!
 //! Layout: `error` (statuses, last error), `panic` (the boundary), `types`
 //! (handles, views, dtype numbers), `file` (reading), `meta` (typed
-//! metadata by key), `writer` (writing), `editor` (editing in place);
+//! metadata by key), `writer` (writing), `editor` (editing in place),
+//! `appender` (appending);
 //! the few stateless functions live here.
 
 #![allow(non_camel_case_types)]
@@ -22,9 +23,11 @@ use std::ffi::{c_char, CStr, CString};
 use std::path::Path;
 use std::sync::OnceLock;
 
+pub mod appender;
 pub mod editor;
 pub mod error;
 pub mod file;
+pub mod load;
 pub mod meta;
 mod panic;
 pub mod types;

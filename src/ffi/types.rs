@@ -20,6 +20,13 @@ pub struct tenzor_writer {
     _private: [u8; 0],
 }
 
+/// An existing .tenzor file opened for appending (opaque). Use from one
+/// thread at a time. Created by `tenzor_appender_open`, released by
+/// `tenzor_appender_commit` or `tenzor_appender_abort`.
+pub struct tenzor_appender {
+    _private: [u8; 0],
+}
+
 /// An existing file opened for editing tensor bytes in place (opaque). Use
 /// from one thread at a time. Created by `tenzor_editor_open`, released by
 /// `tenzor_editor_close`.

@@ -1,14 +1,16 @@
 //! Writing: the `tenzor_writer` handle around the streaming [`Writer`].
 
 use std::ffi::{c_char, c_void};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::error::{tenzor_status, Failure, FfiResult};
 use super::panic::{ffi_status, ffi_value};
 use super::types::{
-    dtype_from_c, tenzor_dtype, tenzor_writer, tenzor_writer_options, TENZOR_MAX_DIMS,
+    dtype_from_c, tenzor_dtype, tenzor_tensor, tenzor_writer, tenzor_writer_options,
+    TENZOR_MAX_DIMS,
 };
 use super::{non_null, path_arg, str_arg};
+use crate::dtype::DType;
 use crate::writer::Writer;
 
 /// What a `*mut tenzor_writer` points to.
@@ -137,44 +139,10 @@ pub unsafe extern "C" fn tenzor_writer_add(
         non_null!(writer, name);
         // SAFETY: non-NULL live writer and C string, per the contract.
         let (h, name) = unsafe { (WriterHandle::from_ptr(writer)?, str_arg(name, "name")?) };
-        let bad = |msg: String| {
-            Failure::invalid(format!(
-                "{}: tensor '{}': {msg}",
-                h.path.display(),
-                name.escape_debug()
-            ))
-        };
-        let Some(dtype) = dtype_from_c(dtype) else {
-            return Err(bad(format!("unknown dtype number {dtype}")));
-        };
-        if ndim > TENZOR_MAX_DIMS {
-            return Err(bad(format!(
-                "rank {ndim} exceeds the maximum of {TENZOR_MAX_DIMS}"
-            )));
-        }
-        if ndim > 0 && shape.is_null() {
-            return Err(Failure::null("shape"));
-        }
-        if len > 0 && data.is_null() {
-            return Err(Failure::null("data"));
-        }
-        if len > isize::MAX as usize {
-            return Err(bad(format!(
-                "data length {len} is larger than any object can be"
-            )));
-        }
-        // SAFETY: non-NULL with `ndim` <= 8 readable values, per the contract.
-        let shape: &[u64] = if ndim == 0 {
-            &[]
-        } else {
-            unsafe { std::slice::from_raw_parts(shape, ndim) }
-        };
-        // SAFETY: non-NULL with `len` readable bytes, per the contract.
-        let data: &[u8] = if len == 0 {
-            &[]
-        } else {
-            unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
-        };
+        // SAFETY: `shape` holds `ndim` values, per the contract.
+        let (dtype, shape) = unsafe { tensor_args(&h.path, name, dtype, ndim, shape) }?;
+        // SAFETY: `data` holds `len` bytes, per the contract.
+        let data = unsafe { data_arg(&h.path, name, data, len) }?;
         h.guarded(|w| w.add_tensor(name, dtype, shape, data))
     })
 }
@@ -197,18 +165,174 @@ pub unsafe extern "C" fn tenzor_writer_set_metadata(
         non_null!(writer, json);
         // SAFETY: non-NULL live writer, per the contract.
         let h = unsafe { WriterHandle::from_ptr(writer) }?;
-        if len > isize::MAX as usize {
-            return Err(Failure::invalid(format!(
-                "metadata length {len} is larger than any object can be"
-            )));
-        }
         // SAFETY: `len` readable bytes at `json`, per the contract.
-        let bytes = unsafe { std::slice::from_raw_parts(json.cast::<u8>(), len) };
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            Failure::invalid(format!("{}: metadata is not UTF-8: {e}", h.path.display()))
-        })?;
+        let text = unsafe { metadata_arg(&h.path, json, len) }?;
         h.guarded(|w| w.set_metadata(text))
     })
+}
+
+/// Checks and borrows the description of a tensor passed from C: the dtype
+/// number, and `ndim` dimensions at `shape` (NULL allowed for a scalar).
+///
+/// # Safety
+/// `shape` must be NULL or point to `ndim` readable values.
+pub(super) unsafe fn tensor_args<'a>(
+    path: &Path,
+    name: &str,
+    dtype: tenzor_dtype,
+    ndim: usize,
+    shape: *const u64,
+) -> FfiResult<(DType, &'a [u64])> {
+    let bad = |msg: String| {
+        Failure::invalid(format!(
+            "{}: tensor '{}': {msg}",
+            path.display(),
+            name.escape_debug()
+        ))
+    };
+    let Some(dtype) = dtype_from_c(dtype) else {
+        return Err(bad(format!("unknown dtype number {dtype}")));
+    };
+    if ndim > TENZOR_MAX_DIMS {
+        return Err(bad(format!(
+            "rank {ndim} exceeds the maximum of {TENZOR_MAX_DIMS}"
+        )));
+    }
+    if ndim == 0 {
+        return Ok((dtype, &[]));
+    }
+    if shape.is_null() {
+        return Err(Failure::null("shape"));
+    }
+    // SAFETY: non-NULL with `ndim` <= 8 readable values, per the contract.
+    Ok((dtype, unsafe { std::slice::from_raw_parts(shape, ndim) }))
+}
+
+/// Borrows `len` bytes at `data` passed from C (NULL allowed when 0).
+///
+/// # Safety
+/// `data` must be NULL or point to `len` readable bytes.
+pub(super) unsafe fn data_arg<'a>(
+    path: &Path,
+    name: &str,
+    data: *const c_void,
+    len: usize,
+) -> FfiResult<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if data.is_null() {
+        return Err(Failure::null("data"));
+    }
+    if len > isize::MAX as usize {
+        return Err(Failure::invalid(format!(
+            "{}: tensor '{}': data length {len} is larger than any object can be",
+            path.display(),
+            name.escape_debug()
+        )));
+    }
+    // SAFETY: non-NULL with `len` readable bytes, per the contract.
+    Ok(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) })
+}
+
+/// Borrows `len` bytes of metadata text at `json` passed from C (UTF-8).
+///
+/// # Safety
+/// `json` must be non-NULL and point to `len` readable bytes.
+pub(super) unsafe fn metadata_arg<'a>(
+    path: &Path,
+    json: *const c_char,
+    len: usize,
+) -> FfiResult<&'a str> {
+    if len > isize::MAX as usize {
+        return Err(Failure::invalid(format!(
+            "metadata length {len} is larger than any object can be"
+        )));
+    }
+    // SAFETY: `len` readable bytes at `json`, per the contract.
+    let bytes = unsafe { std::slice::from_raw_parts(json.cast::<u8>(), len) };
+    std::str::from_utf8(bytes)
+        .map_err(|e| Failure::invalid(format!("{}: metadata is not UTF-8: {e}", path.display())))
+}
+
+/// Adds a tensor whose bytes the caller writes in place: `*data` receives a
+/// pointer to its `size` bytes (dtype x shape) inside the output file, a
+/// shared writable mapping, zero-filled, with no intermediate buffer. Write
+/// the bytes there at any time before `tenzor_writer_finish`, which
+/// computes the checksum. The pointer stays valid until
+/// `tenzor_writer_finish` or `tenzor_writer_abort` (using it afterwards is
+/// undefined behaviour); it is never NULL, even for 0 bytes. The caller
+/// owns nothing: never free it.
+///
+/// Arguments and their errors as for `tenzor_writer_add` (without data);
+/// on failure `*data` is unmodified. Tensors bigger than memory are fine:
+/// pages are written back to the file as the kernel needs.
+///
+/// # Safety
+/// `writer` must be NULL or a live writer; `name` NULL or a C string;
+/// `shape` NULL or `ndim` readable values; `data` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn tenzor_writer_reserve(
+    writer: *mut tenzor_writer,
+    name: *const c_char,
+    dtype: tenzor_dtype,
+    ndim: usize,
+    shape: *const u64,
+    data: *mut *mut c_void,
+) -> tenzor_status {
+    ffi_status("tenzor_writer_reserve", || {
+        non_null!(writer, name, data);
+        // SAFETY: non-NULL live writer and C string, per the contract.
+        let (h, name) = unsafe { (WriterHandle::from_ptr(writer)?, str_arg(name, "name")?) };
+        // SAFETY: `shape` holds `ndim` values, per the contract.
+        let (dtype, shape) = unsafe { tensor_args(&h.path, name, dtype, ndim, shape) }?;
+        let ptr = h.guarded(|w| w.reserve(name, dtype, shape).map(|b| b.as_mut_ptr()))?;
+        // SAFETY: `data` is non-NULL and writable.
+        unsafe { data.write(ptr.cast()) };
+        Ok(())
+    })
+}
+
+/// Reads back a tensor already added to this unfinished writer (by
+/// `tenzor_writer_add` or `tenzor_writer_reserve`), by name, from the
+/// output file. On success `*out` receives a view whose pointers stay
+/// valid until `tenzor_writer_finish` or `tenzor_writer_abort`; for a
+/// reserved tensor `data` shows what was written so far and `has_checksum`
+/// is false (computed at finish). Unknown name: `TENZOR_ERR_NOT_FOUND`;
+/// `*out` is then unmodified.
+///
+/// # Safety
+/// `writer` must be NULL or a live writer, `name` NULL or a C string, `out`
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn tenzor_writer_get_tensor(
+    writer: *mut tenzor_writer,
+    name: *const c_char,
+    out: *mut tenzor_tensor,
+) -> tenzor_status {
+    ffi_status("tenzor_writer_get_tensor", || {
+        non_null!(writer, name, out);
+        // SAFETY: non-NULL live writer and C string, per the contract.
+        let (h, name) = unsafe { (WriterHandle::from_ptr(writer)?, str_arg(name, "name")?) };
+        let path = h.path.clone();
+        let view = h.guarded(|w| Ok(w.get(name)?.map(|t| tenzor_tensor::from_tensor(&t))))?;
+        let view = view.ok_or_else(|| not_found(&path, name))?;
+        // SAFETY: `out` is non-NULL and writable.
+        unsafe { out.write(view) };
+        Ok(())
+    })
+}
+
+/// `TENZOR_ERR_NOT_FOUND` for a name no tensor of the handle has.
+pub(super) fn not_found(path: &Path, name: &str) -> Failure {
+    Failure::new(
+        tenzor_status::TENZOR_ERR_NOT_FOUND,
+        format!(
+            "{}: no tensor named '{}'",
+            path.display(),
+            name.escape_debug()
+        ),
+    )
 }
 
 /// Completes the file: writes the index, syncs, and renames it over the

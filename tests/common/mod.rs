@@ -184,6 +184,78 @@ pub fn dir_names(d: &Path) -> Vec<String> {
     v
 }
 
+/// A tensor of a legacy version-1 file, for `build_v1`.
+pub struct V1Tensor<'a> {
+    pub name: &'a str,
+    pub dtype: u8,
+    pub shape: &'a [u32],
+    pub data: &'a [u8],
+}
+
+/// Builds a v1 file: header, metadata, index at 64 + metadata rounded to 8,
+/// data at a 4096 boundary, tensors packed back to back (unaligned).
+pub fn build_v1(meta: &str, tensors: &[V1Tensor]) -> Vec<u8> {
+    let index = (64 + meta.len()).next_multiple_of(8);
+    let data = (index + 48 * tensors.len()).next_multiple_of(4096);
+    let mut b = vec![0u8; data];
+    b[..8].copy_from_slice(b"TENZOR\0\0");
+    b[8..12].copy_from_slice(&1u32.to_le_bytes());
+    b[16..20].copy_from_slice(&(tensors.len() as u32).to_le_bytes());
+    b[24..32].copy_from_slice(&(index as u64).to_le_bytes());
+    b[32..40].copy_from_slice(&(data as u64).to_le_bytes());
+    b[40..44].copy_from_slice(&(meta.len() as u32).to_le_bytes());
+    b[64..64 + meta.len()].copy_from_slice(meta.as_bytes());
+    let mut off = 0u64;
+    for (i, t) in tensors.iter().enumerate() {
+        let e = index + 48 * i;
+        b[e..e + 8].copy_from_slice(&tenzor::hash_name(t.name.as_bytes()).to_le_bytes());
+        b[e + 8] = t.dtype;
+        b[e + 9] = t.shape.len() as u8;
+        for (d, s) in t.shape.iter().enumerate() {
+            b[e + 12 + 4 * d..e + 16 + 4 * d].copy_from_slice(&s.to_le_bytes());
+        }
+        b[e + 32..e + 40].copy_from_slice(&off.to_le_bytes());
+        b[e + 40..e + 48].copy_from_slice(&(t.data.len() as u64).to_le_bytes());
+        off += t.data.len() as u64;
+    }
+    for t in tensors {
+        b.extend_from_slice(t.data);
+    }
+    b
+}
+
+/// A v1 file of three tensors (u8 [3], f32 [2, 3] unaligned, i64 scalar).
+pub fn legacy_sample() -> Vec<u8> {
+    let f32s: Vec<u8> = [1.0f32, -2.0, 3.5, 4.25, 5.0, 6.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    build_v1(
+        r#"{"producer": "zig tenzor"}"#,
+        &[
+            V1Tensor {
+                name: "bias",
+                dtype: 8,
+                shape: &[3],
+                data: &[7, 8, 9],
+            },
+            // Starts at data offset 3: not aligned for f32.
+            V1Tensor {
+                name: "weight",
+                dtype: 0,
+                shape: &[2, 3],
+                data: &f32s,
+            },
+            V1Tensor {
+                name: "steps",
+                dtype: 7,
+                shape: &[],
+                data: &42i64.to_le_bytes(),
+            },
+        ],
+    )
+}
+
 /// Compiles the one-file C program `c_tests/<name>.c` into `dir/<name>`,
 /// linked against the shared library (found at run time through an rpath).
 pub fn build_c_program(dir: &Path, name: &str) -> PathBuf {

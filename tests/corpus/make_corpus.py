@@ -580,7 +580,7 @@ def make_tenzor() -> None:
     case("tz_shape_larger.tenzor", Tz(base).put("<Q", e1 + E_SHAPE, 1 << 20).put("<Q", e1 + E_DSIZE, 4 << 20).signed(), bf, "lies beyond the end of the file", "shape [2^20] with its 4 MiB size in an 8 KiB file (re-signed)")
     case("tz_shape_overflow.tenzor", Tz(base).put("<B", e1 + E_NDIM, 2).put("<Q", e1 + E_SHAPE, 1 << 32).put("<Q", e1 + E_SHAPE + 8, 1 << 32).signed(), bf, "overflows", "shape [2^32, 2^32] (re-signed)")
     case("tz_size_overflow.tenzor", Tz(base).put("<Q", e1 + E_SHAPE, 1 << 62).put("<Q", e1 + E_DSIZE, 0).signed(), bf, "overflows", "F32 [2^62]: 2^64 bytes overflow u64 (re-signed)")
-    case("tz_hash_mismatch.tenzor", Tz(base).put("<Q", e1 + E_HASH, 12345).signed(), bf, "name hash does not match the name", "name hash 12345 (re-signed)")
+    case("tz_hash_mismatch.tenzor", Tz(base).put("<Q", e1 + E_HASH, 12345).signed(), bf, "index is not sorted by (hash, name)", "name hash 12345 (re-signed)")
     case("tz_name_outside.tenzor", Tz(base).put("<I", e1 + E_NAME_LEN, 0xFFFFFFF0).signed(), bf, "outside the name table", "name length 2^32-16 (re-signed)")
     nul = Tz(base)
     names_at = nul.index + 3 * ENT.size + 3 * 4

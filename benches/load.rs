@@ -1,0 +1,105 @@
+//! The loading targets of issue 8, side by side in one run: open + one
+//! lookup (full and lazy validation) against the safetensors crate and the
+//! operating system's floor, at 100 to 100,000 tensors. Prints medians and
+//! ratios. `scripts/bench_load.sh` adds the 2 GiB load/verify/convert rows.
+//!
+//! `cargo bench --bench load` (TENZOR_BENCH_QUICK=1 for a smoke run).
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{make_pair, name};
+use tenzor::{OpenOptions, TensorFile, Validation};
+
+/// Median of `runs` timings of `f`, each averaged over enough calls to
+/// last about a millisecond.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    f();
+    let once = start.elapsed().max(Duration::from_nanos(100));
+    let reps = (Duration::from_millis(1).as_nanos() / once.as_nanos()).clamp(1, 10_000) as u32;
+    let mut v: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            t.elapsed() / reps
+        })
+        .collect();
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// open + fstat + mmap + touch one page + munmap: what any loader pays.
+fn os_floor(p: &Path) {
+    let f = std::fs::File::open(p).unwrap();
+    let len = f.metadata().unwrap().len();
+    let map = unsafe { memmap2::Mmap::map(&f).unwrap() };
+    black_box(map[(len / 2) as usize]);
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn main() {
+    let quick = std::env::var_os("TENZOR_BENCH_QUICK").is_some();
+    let runs = if quick { 5 } else { 31 };
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let sizes: Vec<usize> = match std::env::var("TENZOR_BENCH_SIZES") {
+        Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Err(_) if quick => vec![100, 1000],
+        Err(_) => vec![100, 1_000, 10_000, 100_000],
+    };
+    if let Ok(n) = std::env::var("TENZOR_PROFILE_FULL_OPEN") {
+        // For `perf record`: nothing but full opens of an N-tensor file.
+        let n: usize = n.parse().expect("a tensor count");
+        let (_, tz) = make_pair(dir.path(), n);
+        let target = name(n / 2);
+        for _ in 0..2000 {
+            let f = TensorFile::open(&tz).unwrap();
+            black_box(f.get(&target).unwrap().data().as_ptr());
+        }
+        return;
+    }
+    println!("open + 1 lookup, median of {runs} runs (microseconds)");
+    println!("| tensors | OS floor | lazy | lazy/floor | full | full/floor | safetensors | safetensors/full |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for &n in &sizes {
+        let (st, tz) = make_pair(dir.path(), n);
+        let target = name(n / 2);
+        let lazy = OpenOptions {
+            validation: Validation::Lazy,
+            ..Default::default()
+        };
+        let floor = median(runs, || os_floor(&tz));
+        let t_lazy = median(runs, || {
+            let f = TensorFile::open_with(&tz, &lazy).unwrap();
+            black_box(f.get(&target).unwrap().data().as_ptr());
+        });
+        let t_full = median(runs, || {
+            let f = TensorFile::open(&tz).unwrap();
+            black_box(f.get(&target).unwrap().data().as_ptr());
+        });
+        let t_st = median(runs.min(11), || {
+            let file = std::fs::File::open(&st).unwrap();
+            let map = unsafe { memmap2::Mmap::map(&file).unwrap() };
+            let s = safetensors::SafeTensors::deserialize(&map).unwrap();
+            black_box(s.tensor(&target).unwrap().data().as_ptr());
+        });
+        println!(
+            "| {n} | {:.1} | {:.1} | {:.2}x | {:.1} | {:.2}x | {:.1} | {:.1}x |",
+            us(floor),
+            us(t_lazy),
+            t_lazy.as_secs_f64() / floor.as_secs_f64(),
+            us(t_full),
+            t_full.as_secs_f64() / floor.as_secs_f64(),
+            us(t_st),
+            t_st.as_secs_f64() / t_full.as_secs_f64(),
+        );
+    }
+}

@@ -1,0 +1,404 @@
+//! The loading layer: every backend and validation level gives the same
+//! bytes for every format; lazy validation never yields a bad view; reads
+//! into caller memory, batches, hints; truncation under the read backends;
+//! O_DIRECT with unaligned tails and buffers.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use tenzor::{
+    Backend, BatchOptions, DType, ErrorKind, OpenOptions, ReadRequest, TensorFile, Validation,
+    Writer, WriterOptions,
+};
+
+const BACKENDS: [Backend; 3] = [Backend::Mmap, Backend::Read, Backend::Direct];
+const LEVELS: [Validation; 2] = [Validation::Full, Validation::Lazy];
+
+fn opts(backend: Backend, validation: Validation) -> OpenOptions {
+    OpenOptions {
+        backend,
+        validation,
+        ..Default::default()
+    }
+}
+
+/// A native file with tensors of awkward sizes (tails that are not whole
+/// pages), 4096-aligned so O_DIRECT can apply.
+fn native(dir: &Path, alignment: u64) -> PathBuf {
+    let p = dir.join(format!("native{alignment}.tenzor"));
+    let mut w = Writer::create(
+        &p,
+        WriterOptions {
+            alignment,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    w.set_metadata(r#"{"k": 1}"#).unwrap();
+    for (i, n) in [1usize, 4095, 4096, 4097, 3 * 4096 + 5, 70_001]
+        .iter()
+        .enumerate()
+    {
+        let data: Vec<u8> = (0..*n).map(|j| (j * 31 + i * 7) as u8).collect();
+        w.add_tensor(&format!("t{i}"), DType::U8, &[*n as u64], &data)
+            .unwrap();
+    }
+    w.add_tensor("empty", DType::F32, &[0, 3], &[]).unwrap();
+    w.finish().unwrap();
+    p
+}
+
+/// Every kind of file the reader opens.
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let fx = common::root().join("tests").join("fixtures");
+    let legacy = dir.join("legacy.tenzor");
+    std::fs::write(&legacy, common::legacy_sample()).unwrap();
+    // An appendable file after one append: its index is a later generation
+    // found through the root slots after the data.
+    let appended = native(dir, 4096);
+    let appended2 = dir.join("appended.tenzor");
+    std::fs::copy(&appended, &appended2).unwrap();
+    let mut a = tenzor::Appender::open(&appended2, Default::default()).unwrap();
+    a.add_tensor("late", DType::U8, &[5000], &[7u8; 5000])
+        .unwrap();
+    a.add_tensor("t1", DType::U8, &[3], &[1, 2, 3]).unwrap();
+    a.commit().unwrap();
+    vec![
+        appended2,
+        native(dir, 64),
+        native(dir, 4096),
+        legacy,
+        fx.join("safetensors/model.safetensors"),
+        fx.join("safetensors/all_dtypes.safetensors"),
+        fx.join("gguf/small.gguf"),
+        fx.join("gguf/aligned64.gguf"),
+        fx.join("gguf/split-00001-of-00002.gguf"),
+        fx.join("sharded/model.safetensors.index.json"),
+    ]
+}
+
+/// (name, bytes) of every tensor, in position order.
+fn contents(f: &TensorFile<'_>) -> Vec<(String, Vec<u8>)> {
+    f.try_iter()
+        .map(|t| {
+            let t = t.unwrap();
+            (t.display_name(), t.data().to_vec())
+        })
+        .collect()
+}
+
+#[test]
+fn every_backend_and_level_reads_identical_bytes_for_every_format() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    for path in all_files(dir.path()) {
+        let reference = contents(&TensorFile::open(&path).unwrap());
+        assert!(!reference.is_empty(), "{}", path.display());
+        for backend in BACKENDS {
+            for level in LEVELS {
+                let what = format!("{} {backend:?} {level:?}", path.display());
+                let f = TensorFile::open_with(&path, &opts(backend, level)).unwrap();
+                assert_eq!(f.backend().unwrap().backend, backend, "{what}");
+                assert_eq!(contents(&f), reference, "{what}: views");
+                let by_name: Vec<_> = reference
+                    .iter()
+                    .map(|(n, _)| (n.clone(), read_one(&f, n)))
+                    .collect();
+                assert_eq!(by_name, reference, "{what}: read_tensor");
+                assert_eq!(
+                    read_batch(&f, &reference),
+                    reference,
+                    "{what}: read_tensors"
+                );
+                f.verify().unwrap();
+            }
+        }
+    }
+}
+
+/// Legacy v1 files have no names: look them up by hash text.
+fn read_one(f: &TensorFile<'_>, name: &str) -> Vec<u8> {
+    let Some(t) = f.get(name).or_else(|| {
+        let h = u64::from_str_radix(name.trim_start_matches("0x"), 16).ok()?;
+        f.get_by_hash(h)
+    }) else {
+        panic!("{name} not found");
+    };
+    let mut v = vec![0xAA; t.data().len() + 3];
+    if let Some(n) = t.name() {
+        assert_eq!(f.read_tensor(n, &mut v).unwrap(), t.data().len());
+    } else {
+        v[..t.data().len()].copy_from_slice(t.data());
+    }
+    v.truncate(t.data().len());
+    v
+}
+
+fn read_batch(f: &TensorFile<'_>, reference: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    if f.get_at(0).is_some_and(|t| t.name().is_none()) {
+        return reference.to_vec(); // legacy: no names to ask for
+    }
+    let mut bufs: Vec<Vec<u8>> = reference.iter().map(|(_, d)| vec![0u8; d.len()]).collect();
+    let mut reqs: Vec<(&str, &mut [u8])> = reference
+        .iter()
+        .zip(bufs.iter_mut())
+        .map(|((n, _), b)| (n.as_str(), b.as_mut_slice()))
+        .collect();
+    let o = BatchOptions {
+        threads: 2,
+        chunk_size: 4096,
+        coalesce: true,
+    };
+    f.read_tensors(&mut reqs, &o).unwrap();
+    reference.iter().map(|(n, _)| n.clone()).zip(bufs).collect()
+}
+
+#[test]
+fn byte_ranges_and_small_destinations() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let p = native(dir.path(), 64);
+    let whole = std::fs::read(&p).unwrap();
+    for backend in BACKENDS {
+        let f = TensorFile::open_with(&p, &opts(backend, Validation::Full)).unwrap();
+        // Adjacent and scattered ranges, some crossing page boundaries.
+        let spans = [
+            (0u64, 100usize),
+            (100, 5000),
+            (5100, 1),
+            (9000, 12_000),
+            (40_000, 0),
+        ];
+        let mut bufs: Vec<Vec<u8>> = spans.iter().map(|&(_, n)| vec![0; n]).collect();
+        let mut reqs: Vec<ReadRequest<'_>> = spans
+            .iter()
+            .zip(bufs.iter_mut())
+            .map(|(&(offset, _), dst)| ReadRequest { offset, dst })
+            .collect();
+        let o = BatchOptions {
+            threads: 3,
+            chunk_size: 4096,
+            coalesce: true,
+        };
+        f.read_ranges(&mut reqs, &o).unwrap();
+        for (&(off, n), b) in spans.iter().zip(&bufs) {
+            assert_eq!(
+                &whole[off as usize..off as usize + n],
+                &b[..],
+                "{backend:?} [{off}, +{n})"
+            );
+        }
+        let mut past = [0u8; 2];
+        let mut reqs = [ReadRequest {
+            offset: whole.len() as u64 - 1,
+            dst: &mut past,
+        }];
+        let e = f.read_ranges(&mut reqs, &o).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfRange, "{e}");
+        let mut small = [0u8; 4095];
+        let e = f.read_tensor("t2", &mut small).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(
+            e.to_string()
+                .contains("tensor 't2': destination holds 4095 bytes but the tensor has 4096"),
+            "{e}"
+        );
+        assert_eq!(
+            f.read_tensor("nope", &mut small).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    }
+}
+
+#[test]
+fn the_read_backends_survive_a_file_truncated_while_open() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    for backend in [Backend::Read, Backend::Direct] {
+        let p = native(dir.path(), 4096);
+        let f = TensorFile::open_with(&p, &opts(backend, Validation::Full)).unwrap();
+        let first = f.get("t0").unwrap().data().to_vec();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(8192)
+            .unwrap();
+        let e = f.try_get("t5").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&p.display().to_string()) && msg.contains("tensor 't5'"),
+            "{msg}"
+        );
+        assert!(msg.contains("truncated while open"), "{msg}");
+        let mut buf = vec![0u8; 70_001];
+        assert_eq!(
+            f.read_tensor("t5", &mut buf).unwrap_err().kind(),
+            ErrorKind::Io
+        );
+        // What was read before stays readable and unchanged.
+        assert_eq!(f.get("t0").unwrap().data(), &first[..]);
+        assert!(f.verify().is_err());
+    }
+}
+
+/// A 4096-aligned buffer of `n` bytes (plus `skew`), for O_DIRECT.
+struct Aligned {
+    ptr: *mut u8,
+    layout: std::alloc::Layout,
+}
+
+impl Aligned {
+    fn new(n: usize) -> Aligned {
+        let layout = std::alloc::Layout::from_size_align(n.max(1) + 4096, 4096).unwrap();
+        // SAFETY: non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        assert!(!ptr.is_null());
+        Aligned { ptr, layout }
+    }
+
+    fn slice(&mut self, skew: usize, n: usize) -> &mut [u8] {
+        // SAFETY: skew + n <= n + 4096 bytes allocated, skew < 4096.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(skew), n) }
+    }
+}
+
+impl Drop for Aligned {
+    fn drop(&mut self) {
+        // SAFETY: allocated with this layout.
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) };
+    }
+}
+
+fn direct_reads_on(dir: &Path) -> tenzor::IoStats {
+    let p = native(dir, 4096);
+    let whole = std::fs::read(&p).unwrap();
+    let f = TensorFile::open_with(&p, &opts(Backend::Direct, Validation::Full)).unwrap();
+    let mapped = TensorFile::open(&p).unwrap();
+    for name in ["t0", "t1", "t2", "t3", "t4", "t5"] {
+        let m = mapped.get(name).unwrap();
+        let t = (m.file_offset(), m.data().len());
+        let expect = &whole[t.0 as usize..][..t.1];
+        for skew in [0usize, 1, 512] {
+            let mut buf = Aligned::new(t.1);
+            let dst = buf.slice(skew, t.1);
+            assert_eq!(f.read_tensor(name, dst).unwrap(), t.1);
+            assert_eq!(&dst[..], expect, "{name} skew {skew}");
+        }
+    }
+    let stats = f.io_stats();
+    println!("O_DIRECT on {}: {stats:?}", dir.display());
+    stats
+}
+
+#[test]
+fn direct_reads_use_o_direct_where_aligned_and_fall_back_elsewhere() {
+    // /work (the target dir) is ext4: O_DIRECT must really be used there.
+    let disk = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let s = direct_reads_on(disk.path());
+    if s.direct_available {
+        assert!(
+            s.direct_bytes > 0,
+            "aligned reads did not use O_DIRECT: {s:?}"
+        );
+    } else {
+        println!("this filesystem refuses O_DIRECT: every read fell back to buffered");
+    }
+    // Unaligned buffers and tails always take the buffered path.
+    assert!(s.buffered_bytes > 0);
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        let d = tempfile::tempdir_in(shm).unwrap();
+        let s = direct_reads_on(d.path());
+        let fell_back = !s.direct_available || s.direct_fallbacks > 0;
+        println!(
+            "tmpfs: O_DIRECT {}",
+            if fell_back {
+                "fell back to buffered reads"
+            } else {
+                "was accepted"
+            }
+        );
+    }
+}
+
+#[test]
+fn hints_keep_views_valid() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let p = native(dir.path(), 4096);
+    for backend in BACKENDS {
+        let o = OpenOptions {
+            backend,
+            prefetch: true,
+            access: tenzor::Access::Sequential,
+            ..Default::default()
+        };
+        let f = TensorFile::open_with(&p, &o).unwrap();
+        let t = f.get("t5").unwrap();
+        let copy = t.data().to_vec();
+        f.prefetch(None).unwrap();
+        f.prefetch(Some("t4")).unwrap();
+        f.release(Some("t5")).unwrap();
+        f.release(None).unwrap();
+        assert_eq!(
+            t.data(),
+            &copy[..],
+            "{backend:?}: view changed after release"
+        );
+        match f.lock(Some("t5")) {
+            Ok(()) => f.unlock(Some("t5")).unwrap(),
+            Err(e) => assert!(e.to_string().contains("RLIMIT_MEMLOCK"), "{e}"),
+        }
+        assert_eq!(
+            f.prefetch(Some("nope")).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    }
+    let e = TensorFile::open_with(&p, &OpenOptions::default()).unwrap();
+    let choice = e.backend().unwrap();
+    assert_eq!(choice.backend, Backend::Mmap, "{choice:?}");
+    assert!(choice.reason.contains("local"), "{choice:?}");
+}
+
+/// Every corpus file opened lazily, with every backend: it fails at open,
+/// or at the lookup of a bad entry, or in verify; a view it returns always
+/// lies inside the file and holds the file's bytes.
+#[test]
+fn the_malformed_corpus_opened_lazily_never_yields_a_bad_view() {
+    let corpus = common::root().join("tests").join("corpus");
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&corpus).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ["py", "md"].contains(&ext) || path.file_name().unwrap() == "expected.json" {
+            continue;
+        }
+        let whole = std::fs::read(&path).unwrap();
+        for backend in BACKENDS {
+            let Ok(f) = TensorFile::open_with(&path, &opts(backend, Validation::Lazy)) else {
+                continue;
+            };
+            let mut failed = false;
+            for r in f.try_iter() {
+                match r {
+                    Err(_) => failed = true,
+                    Ok(t) if f.shards().is_empty() => {
+                        let start = t.file_offset() as usize;
+                        let end = start + t.data().len();
+                        assert!(end <= whole.len(), "{}: view past the end", path.display());
+                        assert_eq!(t.data(), &whole[start..end], "{}", path.display());
+                    }
+                    Ok(_) => {}
+                }
+            }
+            if !failed {
+                assert!(
+                    f.verify().is_err(),
+                    "{} ({backend:?}): the corruption went unnoticed",
+                    path.display()
+                );
+            }
+            cases += 1;
+        }
+    }
+    assert!(cases > 0);
+}

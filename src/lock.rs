@@ -2,11 +2,10 @@
 //!
 //! An advisory `flock(LOCK_EX | LOCK_NB)` on the open file description,
 //! released explicitly (`LOCK_UN`) when the handle's [`WriteLock`] drops and
-//! by the kernel when the process dies. Two handles in one process conflict as two processes do; a held
-//! lock is retried for 200 ms before the open fails as busy. Readers
-//! never take it: they are not blocked and do not block. A child process
-//! forked while a handle is open shares the lock until it execs (tenzor's
-//! descriptors are close-on-exec) or exits.
+//! by the kernel when the process dies. Two handles in one process conflict
+//! as two processes do; a held lock is retried for 200 ms before the open
+//! fails as busy. Readers never take it: they are not blocked and do not
+//! block.
 
 use std::fs::File;
 use std::path::Path;

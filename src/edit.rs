@@ -40,7 +40,6 @@ use crate::tensor::{Element, Tensor};
 /// [`rehash`] repairs it; [`crate::TensorFile`] still opens it read-only.
 pub struct Editor {
     path: PathBuf,
-    /// Keeps the write lock for the editor's lifetime.
     file: File,
     map: MmapMut,
     kind: Kind,
@@ -48,6 +47,8 @@ pub struct Editor {
     dirty: BTreeSet<usize>,
     /// This editor set the edit mark and has not cleared it yet.
     marked: bool,
+    /// Released after everything above (a flush on drop runs while held).
+    _lock: lock::WriteLock,
 }
 
 impl std::fmt::Debug for Editor {
@@ -84,7 +85,7 @@ impl Editor {
 
     fn open_marked(path: &Path, marked: Marked) -> Result<Editor> {
         let (file, _) = reader::open_regular_for(path, true)?;
-        lock::lock_for_writing(&file, path)?;
+        let lock = lock::lock_for_writing(&file, path)?;
         // SAFETY: a shared read-write map. Other processes changing the
         // file's length while it is mapped is undefined behaviour, as for
         // every mapping (documented on TensorFile); the write lock keeps
@@ -108,6 +109,7 @@ impl Editor {
             kind,
             dirty: BTreeSet::new(),
             marked: mark,
+            _lock: lock,
         })
     }
 

@@ -41,6 +41,8 @@ pub struct AppendOptions {
 /// length (the content is unchanged either way).
 pub struct Appender {
     inner: Inner,
+    /// Released after `inner` (whose drop cuts uncommitted bytes while held).
+    _lock: Option<crate::lock::WriteLock>,
 }
 
 impl std::fmt::Debug for Appender {
@@ -134,11 +136,12 @@ impl Appender {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Appender {
                     inner: Inner::Create(Box::new(Writer::create(path, opts.create)?)),
+                    _lock: None,
                 })
             }
             Err(e) => return Err(Error::io(path, "cannot open for appending", e)),
         };
-        crate::lock::lock_for_writing(&file, path)?;
+        let lock = crate::lock::lock_for_writing(&file, path)?;
         if !still_at(&file, path) {
             // Replaced (compacted) between our open and our lock: appending
             // to the old, unlinked file would lose the append.
@@ -151,15 +154,17 @@ impl Appender {
         let session = Session::open_as(path, Box::new(FileStorage(file)), Opener::Appender)?;
         Ok(Appender {
             inner: Inner::Existing(Box::new(session)),
+            _lock: Some(lock),
         })
     }
 
     /// Opens an existing file through `io` (the power-loss test records it).
     #[cfg(test)]
     pub(crate) fn open_with(path: &Path, io: Box<dyn Storage>) -> Result<Appender> {
-        crate::lock::lock_for_writing(io.file(), path)?;
+        let lock = crate::lock::lock_for_writing(io.file(), path)?;
         Ok(Appender {
             inner: Inner::Existing(Box::new(Session::open_as(path, io, Opener::Appender)?)),
+            _lock: Some(lock),
         })
     }
 

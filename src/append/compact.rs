@@ -31,7 +31,7 @@ pub fn compact(path: impl AsRef<Path>) -> Result<CompactStats> {
         .write(true)
         .open(path)
         .map_err(|e| Error::io(path, "cannot open", e))?;
-    crate::lock::lock_for_writing(&file, path)?;
+    let _lock = crate::lock::lock_for_writing(&file, path)?;
     let f = TensorFile::from_file(path, &file)?;
     if f.format() != Format::Tenzor {
         return Err(Error::new(

@@ -26,8 +26,12 @@ pub fn exercise(f: &TensorFile<'_>) {
     let _ = f.has_checksums();
     let meta = f.metadata().expect("metadata validated at open parses");
     assert!(meta.is_object(), "metadata is an object: {meta}");
+    // Full validation leaves the name hashes (and so the uniqueness they
+    // order) to `verify` (FORMAT.md, "Validation levels"): the name
+    // invariants are owed only by files that verify.
+    let verified = f.verify().is_ok();
     for (p, t) in f.iter().enumerate() {
-        tensor(f, &t, p);
+        tensor(f, &t, p, verified);
     }
     assert!(f.get_at(n).is_none());
     assert!(f.get_at(usize::MAX).is_none());
@@ -36,16 +40,18 @@ pub fn exercise(f: &TensorFile<'_>) {
     let _ = f.verify();
 }
 
-fn tensor(f: &TensorFile<'_>, t: &Tensor<'_>, p: usize) {
+fn tensor(f: &TensorFile<'_>, t: &Tensor<'_>, p: usize, verified: bool) {
     assert_eq!(t.position(), p);
     let at = f.get_at(p).expect("position in range");
     assert_eq!((at.name(), at.name_hash()), (t.name(), t.name_hash()));
     if let Some(name) = t.name() {
-        assert_eq!(tenzor::hash_name(name.as_bytes()), t.name_hash());
         let c = t.name_cstr().expect("every name has a NUL after it");
         assert_eq!(c.to_bytes(), name.as_bytes());
-        let found = f.get(name).expect("a tensor is found by its own name");
-        assert_eq!(found.position(), p, "names are unique: {name:?}");
+        if verified {
+            assert_eq!(tenzor::hash_name(name.as_bytes()), t.name_hash());
+            let found = f.get(name).expect("a tensor is found by its own name");
+            assert_eq!(found.position(), p, "names are unique: {name:?}");
+        }
     }
     let by_hash = f.get_by_hash(t.name_hash()).expect("found by its hash");
     assert_eq!(by_hash.name_hash(), t.name_hash());

@@ -59,12 +59,16 @@ fn last_error() -> String {
 unsafe fn accessors(f: *const tenzor_file, rust: &TensorFile<'_>) {
     let n = unsafe { tenzor_tensor_count(f) };
     assert_eq!(n, rust.len());
+    // Name hashes (and the uniqueness they order) are checked by verify,
+    // not at open (FORMAT.md, "Validation levels"): the name invariants are
+    // owed only by files that verify.
+    let verified = rust.verify().is_ok();
     for i in 0..n {
         let mut t = std::mem::MaybeUninit::<tenzor_tensor>::uninit();
         assert_eq!(unsafe { tenzor_get_tensor_at(f, i, t.as_mut_ptr()) }, OK);
         // SAFETY: written on success.
         let t = unsafe { t.assume_init() };
-        unsafe { tensor(f, &t, i) };
+        unsafe { tensor(f, &t, i, verified) };
         let r = rust.get_at(i).expect("in range");
         assert_eq!(t.size, r.data().len());
         assert_eq!(t.data.cast::<u8>(), r.data().as_ptr());
@@ -98,7 +102,7 @@ unsafe fn accessors(f: *const tenzor_file, rust: &TensorFile<'_>) {
 
 /// # Safety
 /// `f` must be an open handle and `t` a view it gave.
-unsafe fn tensor(f: *const tenzor_file, t: &tenzor_tensor, i: usize) {
+unsafe fn tensor(f: *const tenzor_file, t: &tenzor_tensor, i: usize, verified: bool) {
     assert_eq!(t.position, i);
     assert!(t.ndim <= t.shape.len());
     // Read every byte of the view.
@@ -120,6 +124,9 @@ unsafe fn tensor(f: *const tenzor_file, t: &tenzor_tensor, i: usize) {
     // SAFETY: names are NUL-terminated, valid until close.
     let name = unsafe { CStr::from_ptr(t.name) };
     assert_eq!(name.to_bytes().len(), t.name_len, "no NUL inside a name");
+    if !verified {
+        return;
+    }
     assert_eq!(unsafe { tenzor_hash_name(t.name, t.name_len) }, t.name_hash);
     let mut by = std::mem::MaybeUninit::<tenzor_tensor>::uninit();
     assert_eq!(unsafe { tenzor_get_tensor(f, t.name, by.as_mut_ptr()) }, OK);

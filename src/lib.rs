@@ -58,6 +58,7 @@ mod search;
 mod shards;
 mod st_header;
 mod tensor;
+mod verify;
 mod writer;
 
 pub use append::{compact, AppendOptions, Appender, CompactStats};

@@ -9,6 +9,7 @@ mod fs;
 mod hints;
 mod pread;
 mod store;
+mod stream;
 
 pub(crate) use batch::{read_segments, Segment};
 pub use batch::{BatchOptions, ReadRequest};

@@ -56,6 +56,7 @@ mod native;
 mod reader;
 mod search;
 mod shards;
+mod slice;
 mod st_header;
 mod tensor;
 mod writer;

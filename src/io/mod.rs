@@ -6,12 +6,14 @@
 mod batch;
 pub mod bench;
 mod fs;
+mod gather;
 mod hints;
 mod pread;
 mod store;
 
 pub(crate) use batch::{read_segments, Segment};
 pub use batch::{BatchOptions, ReadRequest};
+pub(crate) use gather::{gather, Run};
 pub use pread::IoStats;
 pub(crate) use store::Store;
 

@@ -72,5 +72,5 @@ pub use io::{
 };
 pub use meta::{Meta, MetaArray, MetaType, MetaValue};
 pub use reader::{AppendLayout, Format, HeaderInfo, Iter, TensorFile};
-pub use tensor::{Element, Tensor};
+pub use tensor::{Element, Tensor, TensorInfo};
 pub use writer::{Writer, WriterOptions};

@@ -56,6 +56,7 @@ mod native;
 mod reader;
 mod search;
 mod shards;
+mod slice;
 mod st_header;
 mod tensor;
 mod verify;
@@ -72,5 +73,5 @@ pub use io::{
 };
 pub use meta::{Meta, MetaArray, MetaType, MetaValue};
 pub use reader::{AppendLayout, Format, HeaderInfo, Iter, TensorFile};
-pub use tensor::{Element, Tensor};
+pub use tensor::{Element, Tensor, TensorInfo};
 pub use writer::{Writer, WriterOptions};

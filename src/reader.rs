@@ -13,7 +13,7 @@ use crate::io::{BackendChoice, IoStats, OpenOptions, Store, Validation};
 use crate::meta::{JsonMeta, Meta};
 use crate::native::{self, Native};
 use crate::shards::{self, Sharded};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, TensorInfo};
 
 /// Which on-disk format a [`TensorFile`] holds (for a sharded checkpoint:
 /// the format of its shards).
@@ -873,6 +873,17 @@ impl<'a> TensorFile<'a> {
     /// Every tensor in position order, or why it cannot be returned.
     pub fn try_iter(&self) -> impl ExactSizeIterator<Item = Result<Tensor<'_>>> + '_ {
         (0..self.len()).map(move |p| self.try_get_at(p))
+    }
+
+    /// What the index says about every tensor, in position order, without
+    /// reading any tensor data (whatever the backend): for listings. Under
+    /// lazy validation each entry is checked as a lookup would check it.
+    pub fn try_infos(&self) -> impl ExactSizeIterator<Item = Result<TensorInfo<'_>>> + '_ {
+        (0..self.len()).map(move |p| {
+            self.describe_at(p)
+                .map(|t| TensorInfo::of(&t))
+                .map_err(|e| self.tag(e))
+        })
     }
 
     /// Recomputes every tensor checksum (reads all data) and, for .tenzor,

@@ -6,6 +6,7 @@
 mod batch;
 pub mod bench;
 mod fs;
+mod gather;
 mod hints;
 mod pread;
 mod store;
@@ -14,6 +15,7 @@ mod write_behind;
 
 pub(crate) use batch::{read_segments, Segment};
 pub use batch::{BatchOptions, ReadRequest};
+pub(crate) use gather::{gather, Run};
 pub use pread::IoStats;
 pub(crate) use store::Store;
 pub(crate) use write_behind::WriteBehind;

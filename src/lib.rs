@@ -59,6 +59,7 @@ mod shards;
 mod slice;
 mod st_header;
 mod tensor;
+mod verify;
 mod writer;
 
 pub use append::{compact, AppendOptions, Appender, CompactStats};

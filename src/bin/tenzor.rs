@@ -150,7 +150,7 @@ fn run(cmd: Cmd) -> tenzor::Result<()> {
         Cmd::Verify { file, backend } => {
             let f = open(&file, backend)?;
             f.verify()?;
-            let bytes: u64 = f.iter().map(|t| t.data().len() as u64).sum();
+            let bytes = f.data_bytes();
             let what = match f.format() {
                 tenzor::Format::TenzorLegacy => "structure checked (legacy file: no checksums)",
                 _ if f.edit_interrupted() => {

@@ -10,12 +10,15 @@ mod gather;
 mod hints;
 mod pread;
 mod store;
+mod stream;
+mod write_behind;
 
 pub(crate) use batch::{read_segments, Segment};
 pub use batch::{BatchOptions, ReadRequest};
 pub(crate) use gather::{gather, Run};
 pub use pread::IoStats;
 pub(crate) use store::Store;
+pub(crate) use write_behind::WriteBehind;
 
 /// How tensor bytes are brought into memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -171,7 +171,7 @@ impl Loaded {
         first..end.div_ceil(ALIGN)
     }
 
-    fn is_loaded(&self, offset: u64, len: u64) -> bool {
+    pub(super) fn is_loaded(&self, offset: u64, len: u64) -> bool {
         self.page_span(offset, len).all(|p| self.page_loaded(p))
     }
 

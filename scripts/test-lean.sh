@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The lean library (README, "Edge and embedded"): builds the read-only,
+# .tenzor-only variant (`--no-default-features`) once, in release, into
+# target/lean (reused by later runs: only tenzor itself is rebuilt when the
+# sources change), then checks, against that build:
+# - it exports every function include/tenzor.h declares (one header for
+#   every feature set);
+# - none of the left-out crates (safetensors, simdutf8, clap, indicatif)
+#   is linked in;
+# - c_tests/lean/test_lean.c (-Wall -Wextra -Wpedantic -Werror): a .tenzor
+#   reads, by path and from memory; the functions of the left-out features
+#   fail with TENZOR_ERR_UNSUPPORTED and name the feature; run under
+#   valgrind (shared library) and once linked statically;
+# and prints the stripped sizes of both libraries.
+# Cost: one release build of the crate and its few dependencies (about
+# 1.5 CPU-minutes from scratch), seconds afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TARGET=target/lean
+LIB="$TARGET/release"
+cargo build --quiet --locked --release --lib --no-default-features --target-dir "$TARGET"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Every function of the header is exported by the lean build.
+grep -oE '\btenzor_[a-z0-9_]+\(' include/tenzor.h | tr -d '(' | sort -u >"$work/declared"
+nm -D --defined-only "$LIB/libtenzor.so" | awk '$2 == "T" {print $3}' | grep '^tenzor_' |
+    sort -u >"$work/exported"
+missing=$(comm -23 "$work/declared" "$work/exported")
+if [ -n "$missing" ]; then
+    echo "test-lean: the lean build lacks functions the header declares (add stand-ins to src/ffi/without_write.rs):" >&2
+    echo "$missing" >&2
+    exit 1
+fi
+
+# Nothing of the left-out features' crates is linked in.
+if ar t "$LIB/libtenzor.a" | grep -E '^(safetensors|simdutf8|clap|indicatif)-'; then
+    echo "test-lean: the lean libtenzor.a holds crates of left-out features" >&2
+    exit 1
+fi
+
+# A .tenzor to read: the sample, converted by the default build's CLI.
+cargo run --quiet --locked --bin tenzor -- convert examples/sample.safetensors \
+    -o "$work/sample.tenzor" >/dev/null
+args=("$work/sample.tenzor" examples/sample.safetensors tests/fixtures/gguf/small.gguf
+    tests/fixtures/sharded/model.safetensors.index.json "$work")
+flags=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -Iinclude)
+cc=${CC:-cc}
+
+mkdir -p "$work/lib"
+cp "$LIB/libtenzor.so" "$work/lib/"
+soname=$(objdump -p "$work/lib/libtenzor.so" | awk '$1 == "SONAME" {print $2}')
+ln -s libtenzor.so "$work/lib/$soname"
+"$cc" "${flags[@]}" c_tests/lean/test_lean.c -o "$work/test_lean" -L"$work/lib" \
+    -Wl,-rpath,"$work/lib" -ltenzor
+valgrind --quiet --error-exitcode=1 --leak-check=full \
+    --errors-for-leak-kinds=definite,indirect,possible "$work/test_lean" "${args[@]}"
+
+static_libs=$(sed -n 's/^native-static-libs: //p' docs/C_API.md)
+# shellcheck disable=SC2086 # the list is words
+"$cc" "${flags[@]}" c_tests/lean/test_lean.c -o "$work/test_lean_static" \
+    "$LIB/libtenzor.a" $static_libs
+"$work/test_lean_static" "${args[@]}"
+
+strip --strip-all -o "$work/lean.so" "$LIB/libtenzor.so"
+strip --strip-debug -o "$work/lean.a" "$LIB/libtenzor.a"
+echo "test-lean: stripped sizes: libtenzor.so $(stat -c %s "$work/lean.so") B," \
+    "libtenzor.a $(stat -c %s "$work/lean.a") B"

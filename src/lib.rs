@@ -10,6 +10,12 @@
 //!
 //! The byte layout is specified in FORMAT.md.
 //!
+//! Cargo features (all on by default): `foreign` (reading .safetensors, GGUF
+//! and shard sets), `write` (the writer, editor, appender, `compact` and
+//! `convert`), `cli` (the `tenzor` command). Without them
+//! (`--no-default-features`) the library reads .tenzor files only: the lean
+//! build for edge targets (README, "Edge and embedded").
+//!
 //! ```
 //! use tenzor::{DType, TensorFile, Writer, WriterOptions};
 //!

@@ -31,12 +31,12 @@ import struct
 import sys
 import warnings
 import ctypes
-from ctypes import byref, c_size_t, c_void_p, string_at
+from ctypes import byref, c_char_p, c_size_t, c_uint32, c_void_p, string_at
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
-from . import _dtypes, _errors, _lib
+from . import _dtypes, _errors, _lib, _meta
 from ._errors import check, error_for
 
 lib = _lib.lib
@@ -147,6 +147,45 @@ def _open_library(path: str) -> _CFile:
     return _CFile(h.value, None)
 
 
+BACKENDS = {"auto": 0, "mmap": 1, "read": 2, "direct": 3}
+_BACKEND_NAMES = {v: k for k, v in BACKENDS.items()}
+VALIDATIONS = {"full": 0, "lazy": 1}
+_HINT_PREFETCH = 1
+
+
+def _choice(what: str, value: str, table: Dict[str, int]) -> int:
+    if value not in table:
+        raise ValueError(f"{what} {value!r} is not one of {', '.join(map(repr, table))}")
+    return table[value]
+
+
+def _open_ex(path: str, backend: str, validation: str, prefetch: bool) -> _CFile:
+    """``tenzor_open_ex``: the library opens (and maps or reads) the file."""
+    opts = _lib.OpenOptions(
+        size=ctypes.sizeof(_lib.OpenOptions),
+        backend=_choice("backend", backend, BACKENDS),
+        validation=_choice("validation", validation, VALIDATIONS),
+        hints=_HINT_PREFETCH if prefetch else 0,
+    )
+    h = c_void_p()
+    check(lib.tenzor_open_ex(os.fsencode(path), byref(opts), byref(h)), path)
+    return _CFile(h.value, None)
+
+
+def _writable_address(out: Any) -> Tuple[int, int]:
+    """(address, bytes) of a writable, C-contiguous buffer (numpy array,
+    bytearray, memoryview, mmap...)."""
+    view = memoryview(out)
+    if view.readonly:
+        raise ValueError("read_into needs a writable buffer")
+    if not view.c_contiguous:
+        raise ValueError("read_into needs a C-contiguous buffer")
+    n = view.nbytes
+    if n == 0:
+        return 0, 0
+    return ctypes.addressof((ctypes.c_char * n).from_buffer(view.cast("B"))), n
+
+
 def _open_buffer(base: np.ndarray, path: Optional[str]) -> Tuple[int, Optional[_CFile]]:
     """Validates ``base`` (a uint8 array) with tenzor_open_memory. Returns
     (status, handle); the handle borrows ``base`` and keeps it alive."""
@@ -196,7 +235,16 @@ class safe_open:
     ``BufferError`` while views are alive.
     """
 
-    def __init__(self, filename: PathLike, framework: str = "np", device: Any = "cpu") -> None:
+    def __init__(
+        self,
+        filename: PathLike,
+        framework: str = "np",
+        device: Any = "cpu",
+        *,
+        backend: Optional[str] = None,
+        validation: str = "full",
+        prefetch: bool = False,
+    ) -> None:
         self._framework = _framework(framework)
         self._device = device
         self._path = os.fspath(filename)
@@ -205,8 +253,12 @@ class safe_open:
         self._mm: Optional[mmap.mmap] = None
         self._base: Optional[np.ndarray] = None
         self._metadata: Optional[str] = None
+        self._typed: Optional[Any] = None
         self._entries: Optional[Dict[str, Tuple[int, Tuple[int, ...], int, int]]] = None
-        self._cfile: Optional[_CFile] = self._open()
+        if backend is None and validation == "full" and not prefetch:
+            self._cfile: Optional[_CFile] = self._open()
+        else:
+            self._cfile = _open_ex(self._path, backend or "auto", validation, prefetch)
         self._format = lib.tenzor_file_format(self._cfile.ptr)
         self._baseline = self._references()
 
@@ -246,6 +298,7 @@ class safe_open:
         self._path = "<bytes>"
         self._mm = None
         self._metadata = None
+        self._typed = None
         self._entries = None
         base = np.frombuffer(data, np.uint8)
         status, cf = _open_buffer(base, None)
@@ -404,6 +457,60 @@ class safe_open:
             self._metadata = string_at(p.value, n.value).decode("utf-8")
         return self._metadata
 
+    def metadata_keys(self) -> List[str]:
+        """Metadata keys in file order (GGUF KV pairs, top-level JSON keys),
+        without building the JSON text of the values."""
+        return self._meta().keys()
+
+    def metadata_value(self, key: str) -> Any:
+        """One metadata value, typed (``tenzor_meta_*``): ``int``, ``float``,
+        ``bool``, ``str``, ``None``, a ``list`` of ``str`` for string arrays
+        (a GGUF vocabulary), a read-only numpy array viewing the file for
+        numeric arrays, and nested JSON values parsed. ``KeyError`` when absent."""
+        meta = self._meta()
+        index = meta.find(key)
+        if index is None:
+            raise KeyError(f"{self._path}: no metadata key {key!r}")
+        value = meta.value(index)
+        if value is _meta.NESTED:  # a GGUF array of arrays: only in the JSON text
+            value = json.loads(self.metadata_json())[key]
+        return value
+
+    def _meta(self) -> Any:
+        cf = self._handle()
+        if self._typed is None:
+            self._typed = _meta.Metadata(cf.ptr, self._path, cf, lambda p, n: self._bytes(cf, p, n))
+        return self._typed
+
+    @property
+    def backend(self) -> Tuple[str, str]:
+        """(backend, why): how tensor bytes reach memory. Files opened with
+        ``backend=`` say what the library picked ("mmap", "read", "direct")
+        and why; by default safe_open maps the file with Python's ``mmap``
+        ("python-mmap")."""
+        cf = self._handle()
+        if self._mm is not None or self._path == "<bytes>":
+            return ("python-mmap" if self._mm is not None else "memory",
+                    "mapped by Python and validated with tenzor_open_memory")
+        b, why = c_uint32(), c_char_p()
+        check(lib.tenzor_file_backend(cf.ptr, byref(b), byref(why)), self._path)
+        return _BACKEND_NAMES.get(b.value, str(b.value)), (why.value or b"").decode("utf-8")
+
+    def read_into(self, name: str, out: Any) -> int:
+        """Copies the bytes of ``name`` into ``out`` (a writable, contiguous
+        buffer at least as large: a numpy array, ``bytearray``, pinned
+        staging memory...) with ``tenzor_read_tensor``; with the ``read`` and
+        ``direct`` backends the bytes go from the file straight there.
+        Returns the tensor's size in bytes."""
+        cf = self._handle()
+        if not isinstance(name, str) or "\0" in name:
+            raise KeyError(f"{self._path}: no tensor named {name!r}")
+        ptr, cap = _writable_address(out)
+        size = c_size_t()
+        check(lib.tenzor_read_tensor(cf.ptr, name.encode("utf-8"), ptr or None, cap, byref(size)),
+              self._path)
+        return size.value
+
     def tensor_info(self, name: str) -> TensorInfo:
         """dtype, logical shape, size, offset, alignment and checksum of ``name``."""
         return self._info(self._lookup(self._handle(), name))
@@ -431,8 +538,6 @@ class safe_open:
         one was interrupted): ``verify`` names the stale tensors and
         ``tenzor.rehash`` repairs it."""
         cf = self._handle()
-        if not _lib.has("tenzor_file_edit_interrupted"):
-            return False
         return bool(lib.tenzor_file_edit_interrupted(cf.ptr))
 
     def verify(self) -> None:
@@ -474,6 +579,8 @@ class safe_open:
 
     def _bytes(self, cf: _CFile, ptr: int, size: int) -> np.ndarray:
         """A tensor's bytes as a flat uint8 array viewing the file."""
+        if size == 0:
+            return np.empty(0, np.uint8)
         base = self._base
         if base is not None:
             off = ptr - self._base_ptr

@@ -8,7 +8,6 @@
 //! - `compact`: rewriting into the canonical layout;
 //! - `storage`: the writes and barriers of a commit, behind a trait so the
 //!   power-loss test can record them.
-
 //!
 //! Reading the appendable layout (`layout`, `open`) is part of every build;
 //! the rest needs feature `write`.

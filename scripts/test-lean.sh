@@ -10,7 +10,8 @@
 # - c_tests/lean/test_lean.c (-Wall -Wextra -Wpedantic -Werror): a .tenzor
 #   reads, by path and from memory; the functions of the left-out features
 #   fail with TENZOR_ERR_UNSUPPORTED and name the feature; run under
-#   valgrind (shared library) and once linked statically;
+#   valgrind (the shared library, installed by scripts/install.sh into a
+#   temporary prefix and linked through pkg-config) and once linked statically;
 # and prints the stripped sizes of both libraries. The two other feature
 # sets (`write` without `foreign`, `foreign` without `write`) are
 # type-checked. Warnings are errors in all three.
@@ -57,12 +58,12 @@ args=("$work/sample.tenzor" examples/sample.safetensors tests/fixtures/gguf/smal
 flags=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -Iinclude)
 cc=${CC:-cc}
 
-mkdir -p "$work/lib"
-cp "$LIB/libtenzor.so" "$work/lib/"
-soname=$(objdump -p "$work/lib/libtenzor.so" | awk '$1 == "SONAME" {print $2}')
-ln -s libtenzor.so "$work/lib/$soname"
-"$cc" "${flags[@]}" c_tests/lean/test_lean.c -o "$work/test_lean" -L"$work/lib" \
-    -Wl,-rpath,"$work/lib" -ltenzor
+# Installed as a package would be (scripts/install.sh), linked through pkg-config.
+bash scripts/install.sh --from "$LIB" "$work/prefix" >/dev/null
+export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
+# shellcheck disable=SC2046 # pkg-config prints words
+"$cc" "${flags[@]}" c_tests/lean/test_lean.c -o "$work/test_lean" \
+    $(pkg-config --cflags --libs tenzor) -Wl,-rpath,"$work/prefix/lib"
 valgrind --quiet --error-exitcode=1 --leak-check=full \
     --errors-for-leak-kinds=definite,indirect,possible "$work/test_lean" "${args[@]}"
 

@@ -50,7 +50,7 @@ pub(crate) fn safetensors(
                 .for_tensor(&t.name)
                 .in_file(output));
         }
-        let end = offset + t.data.len() as u64;
+        let end = offset + t.len;
         header.insert(
             t.name.clone(),
             json!({"dtype": format!("{st:?}"), "shape": t.shape, "data_offsets": [offset, end]}),
@@ -66,10 +66,10 @@ pub(crate) fn safetensors(
     w.write_all(&(text.len() as u64).to_le_bytes())
         .map_err(io)?;
     w.write_all(&text).map_err(io)?;
-    let mut done = 0;
+    let (mut done, mut buf) = (0, Vec::new());
     for t in &src.tensors {
-        w.write_all(t.data).map_err(io)?;
-        done += t.data.len() as u64;
+        t.stream(&mut buf, &mut |c| w.write_all(c).map_err(io))?;
+        done += t.len;
         progress(done, total);
     }
     w.flush().map_err(io)?;

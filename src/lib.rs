@@ -76,9 +76,11 @@ mod reader;
 mod search;
 #[cfg(feature = "foreign")]
 mod shards;
+mod slice;
 #[cfg(feature = "foreign")]
 mod st_header;
 mod tensor;
+mod verify;
 #[cfg(not(all(feature = "foreign", feature = "write")))]
 mod without;
 #[cfg(feature = "write")]
@@ -106,6 +108,6 @@ pub use io::{
 };
 pub use meta::{Meta, MetaArray, MetaType, MetaValue};
 pub use reader::{AppendLayout, Format, HeaderInfo, Iter, TensorFile};
-pub use tensor::{Element, Tensor};
+pub use tensor::{Element, Tensor, TensorInfo};
 #[cfg(feature = "write")]
 pub use writer::{Writer, WriterOptions};

@@ -13,7 +13,7 @@ use crate::io::{BackendChoice, IoStats, OpenOptions, Store, Validation};
 use crate::meta::{JsonMeta, Meta};
 use crate::native::{self, Native};
 use crate::shards::{self, Sharded};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, TensorInfo};
 
 /// Which on-disk format a [`TensorFile`] holds (for a sharded checkpoint:
 /// the format of its shards).
@@ -880,6 +880,17 @@ impl<'a> TensorFile<'a> {
         (0..self.len()).map(move |p| self.try_get_at(p))
     }
 
+    /// What the index says about every tensor, in position order, without
+    /// reading any tensor data (whatever the backend): for listings. Under
+    /// lazy validation each entry is checked as a lookup would check it.
+    pub fn try_infos(&self) -> impl ExactSizeIterator<Item = Result<TensorInfo<'_>>> + '_ {
+        (0..self.len()).map(move |p| {
+            self.describe_at(p)
+                .map(|t| TensorInfo::of(&t))
+                .map_err(|e| self.tag(e))
+        })
+    }
+
     /// Recomputes every tensor checksum (reads all data) and, for .tenzor,
     /// checks that the padding between tensors is zero. Formats without
     /// checksums (legacy .tenzor, safetensors, GGUF) were fully checked for
@@ -910,7 +921,7 @@ impl<'a> TensorFile<'a> {
         if self.edit_interrupted() {
             return self.verify_interrupted_edit();
         }
-        self.try_iter().try_for_each(|t| self.verify_tensor(&t?))
+        self.verify_checksums()
     }
 
     /// True when the edit mark is set (FORMAT.md, "Edit mark"): an
@@ -978,13 +989,15 @@ impl<'a> TensorFile<'a> {
         })
     }
 
-    /// Checks that the padding between native tensors is zero.
+    /// Checks the names' hashes (and, after a lazy open, the whole
+    /// structure) and that the padding between native tensors is zero.
+    /// Reads only the header region (which every store holds since open)
+    /// and the padding, streamed through a small buffer.
     fn check_padding(&self) -> Result<()> {
         // Native files also keep the padding between tensors zero: a gap
-        // holding other content (a polyglot file) is refused here, where the
-        // data is read anyway.
-        let b = self.load_all()?;
+        // holding other content (a polyglot file) is refused here.
         if let Kind::Native(n) = &self.kind {
+            let b = self.as_bytes();
             if self.validation == Validation::Lazy {
                 parse(b, None).map_err(|e| self.tag(e))?;
             }
@@ -993,23 +1006,30 @@ impl<'a> TensorFile<'a> {
         // (Appended files keep dead space between tensors by design.)
         let mut end = match &self.kind {
             Kind::Native(n) if !n.is_legacy() && !n.append.is_some_and(|r| r.appendable) => {
-                Some(n.data_offset)
+                Some(n.data_offset as u64)
             }
             _ => None,
         };
+        let mut buf = Vec::new();
         for p in 0..self.len() {
-            let t = self.try_get_at(p)?;
-            if let Some(prev) = end {
-                let start = t.file_offset() as usize;
-                if b[prev..start].iter().any(|&x| x != 0) {
-                    let e = Error::format(
-                        "the padding before its data is not zero (hidden bytes between tensors)",
-                    )
-                    .for_tensor(&t.display_name());
-                    return Err(self.tag(e));
-                }
-                end = Some(start + t.data().len());
+            let Some(prev) = end else { break };
+            let t = self.describe_at(p).map_err(|e| self.tag(e))?;
+            let start = t.file_offset();
+            let mut zero = true;
+            self.store
+                .stream(prev, start.saturating_sub(prev), &mut buf, &mut |c| {
+                    zero &= c.iter().all(|&x| x == 0);
+                    Ok(())
+                })
+                .map_err(|e| self.tag(e))?;
+            if !zero {
+                let e = Error::format(
+                    "the padding before its data is not zero (hidden bytes between tensors)",
+                )
+                .for_tensor(&t.display_name());
+                return Err(self.tag(e));
             }
+            end = Some(start + t.data().len() as u64);
         }
         Ok(())
     }
@@ -1033,6 +1053,16 @@ impl<'a> TensorFile<'a> {
         h.digest()
     }
 
+    /// Bytes of tensor data, summed over every tensor (read from the index:
+    /// no tensor data is read, whatever the backend). Tensors a lazy open
+    /// cannot describe count as 0 bytes.
+    pub fn data_bytes(&self) -> u64 {
+        (0..self.len())
+            .filter_map(|p| self.describe_at(p).ok())
+            .map(|t| t.data.len() as u64)
+            .sum()
+    }
+
     /// True when the format stores per-tensor checksums.
     pub fn has_checksums(&self) -> bool {
         match &self.kind {
@@ -1044,17 +1074,9 @@ impl<'a> TensorFile<'a> {
 
     /// Recomputes one tensor's checksum.
     pub fn verify_tensor(&self, t: &Tensor<'_>) -> Result<()> {
-        if let Some(stored) = t.checksum() {
-            let actual = self.hash_data(t);
-            if actual != stored {
-                let e = Error::new(
-                    ErrorKind::Checksum,
-                    format!("data checksum mismatch (stored {stored:#018x}, computed {actual:#018x}): the data is corrupted"),
-                )
-                .for_tensor(&t.display_name());
-                return Err(self.tag(e));
-            }
+        match t.checksum() {
+            Some(stored) => self.compare_checksum(t, stored, self.hash_data(t)),
+            None => Ok(()),
         }
-        Ok(())
     }
 }

@@ -14,7 +14,8 @@
 //! Layout: `error` (statuses, last error), `panic` (the boundary), `types`
 //! (handles, views, dtype numbers), `file` (reading), `meta` (typed
 //! metadata by key), `writer` (writing), `editor` (editing in place),
-//! `appender` (appending);
+//! `appender` (appending), `load` (open options, reads into caller
+//! memory, hints), `slice` (row views and hyper-rectangle reads);
 //! the few stateless functions live here. Built without feature `write`,
 //! `without_write` replaces `writer`, `editor` and `appender` (and
 //! `tenzor_convert`) with functions that fail with `TENZOR_ERR_UNSUPPORTED`.
@@ -34,6 +35,7 @@ pub mod file;
 pub mod load;
 pub mod meta;
 mod panic;
+pub mod slice;
 pub mod types;
 #[cfg(not(feature = "write"))]
 mod without_write;

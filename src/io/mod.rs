@@ -12,6 +12,7 @@ mod pread;
 mod prefetch;
 mod store;
 mod stream;
+#[cfg(feature = "write")]
 mod write_behind;
 
 pub(crate) use batch::{read_segments, Segment};
@@ -19,6 +20,7 @@ pub use batch::{BatchOptions, ReadRequest};
 pub(crate) use gather::{gather, Run};
 pub use pread::IoStats;
 pub(crate) use store::Store;
+#[cfg(feature = "write")]
 pub(crate) use write_behind::WriteBehind;
 
 /// How tensor bytes are brought into memory.

@@ -892,7 +892,12 @@ impl<'a> TensorFile<'a> {
     }
 
     /// Recomputes every tensor checksum (reads all data) and, for .tenzor,
-    /// checks that the padding between tensors is zero. Formats without
+    /// checks that the padding between tensors is zero. Tensors are hashed
+    /// on up to 4 threads, each streaming its tensor through a few MiB
+    /// (mapped pages are dropped from the process once hashed; the read
+    /// backends read into a small buffer, not the handle's memory), so the
+    /// resident size stays bounded whatever the file's size. The error
+    /// names the first bad tensor in position order. Formats without
     /// checksums (legacy .tenzor, safetensors, GGUF) were fully checked for
     /// structure at open; for them this succeeds without reading data.
     ///

@@ -139,18 +139,16 @@ _declare("tenzor_file_alignment", c_uint64, _FILE)
 _declare("tenzor_file_bytes", _STATUS, _FILE, POINTER(c_void_p), POINTER(c_size_t))
 _declare("tenzor_file_format", c_uint32, _FILE)
 _declare("tenzor_file_shard_count", c_size_t, _FILE)
+
+
+# (name, dtype, ndim, shape): the head of every add/reserve call, on the
+# writer and on the appender alike; add ends with (data, len), reserve with
+# the out-pointer to the reserved bytes.
+_TENSOR_HEAD = (c_char_p, c_uint32, c_size_t, POINTER(c_uint64))
+_ADD_TAIL = (c_void_p, c_size_t)
+_RESERVE_TAIL = (POINTER(c_void_p),)
 _declare("tenzor_writer_create", _STATUS, c_char_p, POINTER(WriterOptions), POINTER(_WRITER))
-_declare(
-    "tenzor_writer_add",
-    _STATUS,
-    _WRITER,
-    c_char_p,
-    c_uint32,
-    c_size_t,
-    POINTER(c_uint64),
-    c_void_p,
-    c_size_t,
-)
+_declare("tenzor_writer_add", _STATUS, _WRITER, *_TENSOR_HEAD, *_ADD_TAIL)
 _declare("tenzor_writer_set_metadata", _STATUS, _WRITER, c_char_p, c_size_t)
 _declare("tenzor_writer_finish", _STATUS, _WRITER)
 _declare("tenzor_writer_abort", None, _WRITER)
@@ -169,43 +167,15 @@ _declare("tenzor_file_edit_interrupted", c_bool, _FILE)
 
 
 # Reserving tensors filled in place (the writer's zero-copy path).
-_declare(
-    "tenzor_writer_reserve",
-    _STATUS,
-    _WRITER,
-    c_char_p,
-    c_uint32,
-    c_size_t,
-    POINTER(c_uint64),
-    POINTER(c_void_p),
-)
+_declare("tenzor_writer_reserve", _STATUS, _WRITER, *_TENSOR_HEAD, *_RESERVE_TAIL)
 _declare("tenzor_writer_get_tensor", _STATUS, _WRITER, c_char_p, POINTER(Tensor))
 
 
 # Appending to an existing .tenzor (modes a / a+).
 _APPENDER = c_void_p  # tenzor_appender *
 _declare("tenzor_appender_open", _STATUS, c_char_p, POINTER(WriterOptions), POINTER(_APPENDER))
-_declare(
-    "tenzor_appender_add",
-    _STATUS,
-    _APPENDER,
-    c_char_p,
-    c_uint32,
-    c_size_t,
-    POINTER(c_uint64),
-    c_void_p,
-    c_size_t,
-)
-_declare(
-    "tenzor_appender_reserve",
-    _STATUS,
-    _APPENDER,
-    c_char_p,
-    c_uint32,
-    c_size_t,
-    POINTER(c_uint64),
-    POINTER(c_void_p),
-)
+_declare("tenzor_appender_add", _STATUS, _APPENDER, *_TENSOR_HEAD, *_ADD_TAIL)
+_declare("tenzor_appender_reserve", _STATUS, _APPENDER, *_TENSOR_HEAD, *_RESERVE_TAIL)
 _declare("tenzor_appender_set_metadata", _STATUS, _APPENDER, c_char_p, c_size_t)
 _declare("tenzor_appender_get_tensor", _STATUS, _APPENDER, c_char_p, POINTER(Tensor))
 _declare("tenzor_appender_commit", _STATUS, _APPENDER)

@@ -3,8 +3,8 @@
 //!
 //! - half the columns of a matrix (a column-parallel split): `read_slice`
 //!   vs copying the columns out of the mapped view (mmap), or out of the
-//!   whole tensor read into a staging buffer with `read_tensor` (read,
-//!   direct);
+//!   whole tensor read into a 4096-aligned staging buffer with
+//!   `read_tensor` (read, direct: O_DIRECT applies to it);
 //! - 64 columns (runs far apart): the same two;
 //! - a quarter of the rows (a tensor-parallel split): `get_rows` + touching
 //!   every byte vs `get` of the whole tensor + touching those rows.
@@ -89,7 +89,10 @@ fn bytes_read(f: &TensorFile<'_>, body: impl FnOnce()) -> u64 {
 fn columns(path: &std::path::Path, backend: Backend, cols: u64) {
     let f = open(path, backend);
     let mut dst = vec![0u8; (ROWS * cols * 2) as usize];
-    let mut staging = vec![0u8; (ROWS * COLS * 2) as usize];
+    // 4096-aligned, as a pinned staging buffer is: O_DIRECT applies.
+    let mut staging_mem = vec![0u8; (ROWS * COLS * 2) as usize + 4096];
+    let skip = staging_mem.as_ptr().align_offset(4096);
+    let staging = &mut staging_mem[skip..][..(ROWS * COLS * 2) as usize];
     let mut slice = || {
         f.read_slice("w", &[0, 0], &[ROWS, cols], &mut dst).unwrap();
     };
@@ -102,8 +105,8 @@ fn columns(path: &std::path::Path, backend: Backend, cols: u64) {
             copy_columns(f.get("w").unwrap().data(), cols, &mut dst);
             return;
         }
-        f.read_tensor("w", &mut staging).unwrap();
-        copy_columns(&staging, cols, &mut dst);
+        f.read_tensor("w", staging).unwrap();
+        copy_columns(staging, cols, &mut dst);
     };
     let plain = median(&mut without);
     let read_without = bytes_read(&f, without);

@@ -46,7 +46,8 @@
 #define TENZOR_VERSION_PATCH 0
 
 /**
- * Start reading all tensor data in the background at open.
+ * Start reading all tensor data in the background at open (see
+ * `tenzor_prefetch`).
  */
 #define TENZOR_HINT_PREFETCH 1
 
@@ -1331,7 +1332,10 @@ tenzor_status tenzor_read_batch(const struct tenzor_file *file, const struct ten
 
 /**
  * Asks the kernel to start reading the tensor called `name` (NULL: all
- * tensors) in the background, and returns at once.
+ * tensors) in the background, and returns at once. With the mmap backend
+ * a background thread populates the pages (`MADV_POPULATE_READ`, or
+ * `MADV_WILLNEED` on kernels before 5.14) for ranges of 1 MiB or more;
+ * `tenzor_close` cancels it and waits for at most one 8 MiB step.
  *
  * # Safety
  * `file` NULL or an open handle; `name` NULL or a C string.

@@ -238,6 +238,7 @@ impl TensorFile<'static> {
     }
 
     /// Like `open_with`, but refuses shard indexes (a shard may not be a set).
+    #[cfg(feature = "foreign")]
     pub(crate) fn open_single(path: &Path, opts: &OpenOptions) -> Result<TensorFile<'static>> {
         let (store, choice) = Store::open(path, opts)?;
         TensorFile::from_store(path, store, choice, opts)
@@ -263,6 +264,7 @@ impl TensorFile<'static> {
     }
 
     /// Maps and validates a file already open (and locked) by a writer.
+    #[cfg(feature = "write")]
     pub(crate) fn from_file(path: &Path, file: &File) -> Result<TensorFile<'static>> {
         let meta = file
             .metadata()
@@ -346,7 +348,7 @@ fn header_end(kind: &Kind, len: u64) -> u64 {
     match kind {
         Kind::Native(n) if n.append.is_some_and(|r| r.appendable || r.gen0_end < len) => len,
         Kind::Native(n) => n.data_offset as u64,
-        Kind::Foreign(f) => f.data_offset as u64,
+        Kind::Foreign(f) => f.data_offset() as u64,
         Kind::Sharded(_) => 0,
     }
 }
@@ -481,6 +483,7 @@ impl Kind {
     }
 
     /// The tensor called `name`, its data borrowed from `b` (the file's bytes).
+    #[cfg(feature = "write")]
     pub(crate) fn get<'s>(&'s self, b: &'s [u8], name: &str) -> Option<Tensor<'s>> {
         match self {
             Kind::Native(n) => n.find(b, name).and_then(|i| n.tensor(b, i).ok()),
@@ -490,6 +493,7 @@ impl Kind {
     }
 
     /// The tensor at `position`, its data borrowed from `b`.
+    #[cfg(feature = "write")]
     pub(crate) fn get_at<'s>(&'s self, b: &'s [u8], position: usize) -> Option<Tensor<'s>> {
         if position >= self.len() {
             return None;
@@ -509,8 +513,8 @@ impl Kind {
         match self {
             Kind::Native(n) if n.is_legacy() => Format::TenzorLegacy,
             Kind::Native(_) => Format::Tenzor,
-            Kind::Foreign(f) => f.format,
-            Kind::Sharded(s) => s.shards.first().map_or(Format::Tenzor, |f| f.format()),
+            Kind::Foreign(f) => f.format(),
+            Kind::Sharded(s) => s.shards().first().map_or(Format::Tenzor, |f| f.format()),
         }
     }
 }
@@ -588,7 +592,7 @@ impl<'a> TensorFile<'a> {
     pub(crate) fn data_range(&self) -> (u64, u64) {
         let start = match &self.kind {
             Kind::Native(n) => n.data_offset as u64,
-            Kind::Foreign(f) => f.data_offset as u64,
+            Kind::Foreign(f) => f.data_offset() as u64,
             Kind::Sharded(_) => 0,
         };
         let end = self.store.bytes().len() as u64;
@@ -608,7 +612,7 @@ impl<'a> TensorFile<'a> {
     /// The files of a sharded checkpoint (empty for a single file).
     pub fn shards(&self) -> &[TensorFile<'static>] {
         match &self.kind {
-            Kind::Sharded(s) => &s.shards,
+            Kind::Sharded(s) => s.shards(),
             _ => &[],
         }
     }
@@ -629,8 +633,8 @@ impl<'a> TensorFile<'a> {
     pub fn alignment(&self) -> u64 {
         match &self.kind {
             Kind::Native(n) => n.alignment,
-            Kind::Foreign(f) => f.alignment,
-            Kind::Sharded(s) => s.shards.iter().map(|f| f.alignment()).min().unwrap_or(1),
+            Kind::Foreign(f) => f.alignment(),
+            Kind::Sharded(s) => s.shards().iter().map(|f| f.alignment()).min().unwrap_or(1),
         }
     }
 
@@ -645,11 +649,11 @@ impl<'a> TensorFile<'a> {
                 n.alignment,
                 n.header_checksum,
             ),
-            Kind::Foreign(f) => (f.version, 0, 0, f.data_offset as u64, f.alignment, 0),
+            Kind::Foreign(f) => (f.version(), 0, 0, f.data_offset() as u64, f.alignment(), 0),
             Kind::Sharded(_) => (0, 0, 0, 0, self.alignment(), 0),
         };
         let file_size = match &self.kind {
-            Kind::Sharded(s) => s.shards.iter().map(|f| f.as_bytes().len() as u64).sum(),
+            Kind::Sharded(s) => s.shards().iter().map(|f| f.as_bytes().len() as u64).sum(),
             _ => self.as_bytes().len() as u64,
         };
         HeaderInfo {
@@ -691,6 +695,7 @@ impl<'a> TensorFile<'a> {
     }
 
     /// The metadata bytes exactly as stored (native files; else the JSON text).
+    #[cfg(feature = "write")]
     pub(crate) fn raw_metadata(&self) -> &[u8] {
         match &self.kind {
             Kind::Native(n) => n.metadata(self.as_bytes()),
@@ -704,7 +709,7 @@ impl<'a> TensorFile<'a> {
         let text = match &self.kind {
             Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or("{}"),
             Kind::Foreign(f) => f.metadata_json(self.as_bytes()),
-            Kind::Sharded(s) => &s.metadata,
+            Kind::Sharded(s) => s.metadata(),
         };
         if text.trim().is_empty() {
             "{}"
@@ -725,8 +730,8 @@ impl<'a> TensorFile<'a> {
                 }
                 f.metadata_text(self.as_bytes())
             }
-            Kind::Sharded(s) if self.format() == Format::Gguf => return s.shards[0].meta(),
-            Kind::Sharded(s) => &s.metadata,
+            Kind::Sharded(s) if self.format() == Format::Gguf => return s.shards()[0].meta(),
+            Kind::Sharded(s) => s.metadata(),
             Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or(""),
         };
         let index = self
@@ -904,7 +909,7 @@ impl<'a> TensorFile<'a> {
     /// which `tenzor rehash` ([`crate::rehash`]) repairs.
     pub fn verify(&self) -> Result<()> {
         if let Kind::Sharded(s) = &self.kind {
-            return s.shards.iter().try_for_each(|f| f.verify());
+            return s.shards().iter().try_for_each(|f| f.verify());
         }
         self.check_padding()?;
         if let Some(g) = self.root().and_then(|r| r.damaged_newer) {
@@ -937,7 +942,7 @@ impl<'a> TensorFile<'a> {
         match &self.kind {
             Kind::Native(n) => n.edit_mark(),
             Kind::Foreign(_) => false,
-            Kind::Sharded(s) => s.shards.iter().any(|f| f.edit_interrupted()),
+            Kind::Sharded(s) => s.shards().iter().any(|f| f.edit_interrupted()),
         }
     }
 
@@ -1070,7 +1075,7 @@ impl<'a> TensorFile<'a> {
         match &self.kind {
             Kind::Native(n) => !n.is_legacy(),
             Kind::Foreign(_) => false,
-            Kind::Sharded(s) => s.shards.iter().all(|f| f.has_checksums()),
+            Kind::Sharded(s) => s.shards().iter().all(|f| f.has_checksums()),
         }
     }
 

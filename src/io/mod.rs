@@ -9,8 +9,10 @@ mod fs;
 mod gather;
 mod hints;
 mod pread;
+mod prefetch;
 mod store;
 mod stream;
+#[cfg(feature = "write")]
 mod write_behind;
 
 pub(crate) use batch::{read_segments, Segment};
@@ -18,6 +20,7 @@ pub use batch::{BatchOptions, ReadRequest};
 pub(crate) use gather::{gather, Run};
 pub use pread::IoStats;
 pub(crate) use store::Store;
+#[cfg(feature = "write")]
 pub(crate) use write_behind::WriteBehind;
 
 /// How tensor bytes are brought into memory.
@@ -90,7 +93,8 @@ pub struct OpenOptions {
     pub backend: Backend,
     /// How much is checked at open.
     pub validation: Validation,
-    /// Ask the kernel to start reading every tensor now, in the background.
+    /// Start reading every tensor now, in the background (see
+    /// [`crate::TensorFile::prefetch`]).
     pub prefetch: bool,
     /// Readahead advice.
     pub access: Access,

@@ -237,7 +237,7 @@ typedef struct tenzor_tensor {
      */
     uint64_t shape[TENZOR_MAX_DIMS];
     /**
-     * The tensor's bytes, inside the mapping (never NULL, even when `size` is 0).
+     * The tensor's bytes, inside the mapping (never NULL, even when `size` is 0; NULL only from `tenzor_get_tensor_info`, which reads nothing).
      */
     const void *data;
     /**
@@ -1523,6 +1523,25 @@ tenzor_status tenzor_meta_array_str(const struct tenzor_file *file, size_t index
  * `tenzor_str`s.
  */
 tenzor_status tenzor_meta_array_strs(const struct tenzor_file *file, size_t index, size_t first, size_t count, struct tenzor_str *out);
+
+/**
+ * Describes the tensor called `name` without reading its data, whatever
+ * the backend: what to allocate before `tenzor_read_tensor` or
+ * `tenzor_read_slice` (with READ/DIRECT, `tenzor_get_tensor` would read the
+ * whole tensor into the handle's memory first).
+ *
+ * On success `*out` holds what `tenzor_get_tensor` gives (name, dtype,
+ * shape, size, checksum, file offset, position) but `data`, which is NULL,
+ * and `alignment`, which is 0: there are no bytes to point to. The name
+ * pointer is borrowed from the file, valid until `tenzor_close`. On
+ * failure `*out` is unmodified (`TENZOR_ERR_NOT_FOUND` for an unknown
+ * name; under LAZY validation a bad entry fails here too).
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string; `out` NULL or
+ * writable.
+ */
+tenzor_status tenzor_get_tensor_info(const struct tenzor_file *file, const char *name, struct tenzor_tensor *out);
 
 /**
  * A view of rows `[start, stop)` of the outermost dimension of the tensor

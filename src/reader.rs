@@ -891,6 +891,13 @@ impl<'a> TensorFile<'a> {
         })
     }
 
+    /// What the index says about the tensor called `name`, without reading
+    /// its data (whatever the backend): what to allocate before
+    /// [`TensorFile::read_tensor`] or [`TensorFile::read_slice`].
+    pub fn try_info(&self, name: &str) -> Result<TensorInfo<'_>> {
+        self.owner_of(name).map(|(_, t)| TensorInfo::of(&t))
+    }
+
     /// Recomputes every tensor checksum (reads all data) and, for .tenzor,
     /// checks that the padding between tensors is zero. Tensors are hashed
     /// on up to 4 threads, each streaming its tensor through a few MiB

@@ -14,7 +14,8 @@ The machine this runs on is shared: the load average is printed before and
 after. Inputs are read-only; outputs go to --scratch and are deleted.
 
     python3 scripts/bench_load.py --tenzor BIG.tenzor --safetensors BIG.safetensors \
-        --scratch /tmp/x [--runs 5] [--open-runs 3] [--skip open,verify,convert,load]
+        --scratch /tmp/x [--runs 5] [--open-runs 3] [--skip open,verify,convert,load] \
+        [--one-tensor GIANT.tenzor]
 """
 
 import argparse
@@ -102,6 +103,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--open-runs", type=int, default=3)
     ap.add_argument("--skip", default="")
+    ap.add_argument("--one-tensor", help="a .tenzor holding one giant tensor: verify vs cat too")
     a = ap.parse_args()
     skip = set(a.skip.split(","))
     sh(["cargo", "build", "--release", "--bin", "tenzor"], cwd=ROOT)
@@ -116,6 +118,13 @@ def main():
             ("`tenzor verify FILE` (mmap)", f"{TENZOR} verify {tz}"),
             ("`tenzor verify --backend read FILE`", f"{TENZOR} verify --backend read {tz}"),
         ], a.runs)
+        if a.one_tensor:
+            g = a.one_tensor
+            subprocess.run(f"cat {g} > /dev/null", shell=True, check=True)
+            side_by_side(f"verify of {g} (one tensor: one hashing thread) vs cat", [
+                ("`cat FILE > /dev/null`", f"cat {g} > /dev/null"),
+                ("`tenzor verify FILE` (mmap)", f"{TENZOR} verify {g}"),
+            ], a.runs)
     if "convert" not in skip:
         out = os.path.join(a.scratch, "bench_load")
         os.makedirs(out, exist_ok=True)

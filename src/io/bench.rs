@@ -86,9 +86,13 @@ impl Arena {
     }
 
     fn read_all(&mut self, f: &TensorFile<'_>, threads: usize) -> Result<u64> {
-        let names: Vec<(String, usize)> = f
-            .try_iter()
-            .map(|t| t.map(|t| (t.name().unwrap_or("").to_string(), t.data().len())))
+        // Described, not looked up: a lookup under the read backends would
+        // read every tensor into the handle first.
+        let names: Vec<(String, usize)> = (0..f.len())
+            .map(|p| {
+                let t = f.describe_at(p)?;
+                Ok((t.name().unwrap_or("").to_string(), t.data().len()))
+            })
             .collect::<Result<_>>()?;
         let mut rest = &mut self.mem[self.skew..];
         let mut reqs: Vec<(&str, &mut [u8])> = Vec::with_capacity(names.len());

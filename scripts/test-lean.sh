@@ -12,6 +12,8 @@
 #   fail with TENZOR_ERR_UNSUPPORTED and name the feature; run under
 #   valgrind (the shared library, installed by scripts/install.sh into a
 #   temporary prefix and linked through pkg-config) and once linked statically;
+# - when cargo-c is installed, `cargo cinstall` of the same build into a
+#   temporary prefix, and the test linked through its tenzor.pc;
 # and prints the stripped sizes of both libraries. The two other feature
 # sets (`write` without `foreign`, `foreign` without `write`) are
 # type-checked. Warnings are errors in all three.
@@ -66,6 +68,26 @@ export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
     $(pkg-config --cflags --libs tenzor) -Wl,-rpath,"$work/prefix/lib"
 valgrind --quiet --error-exitcode=1 --leak-check=full \
     --errors-for-leak-kinds=definite,indirect,possible "$work/test_lean" "${args[@]}"
+
+# The same build installed by cargo-c (`cargo cinstall`, Cargo.toml
+# [package.metadata.capi]) when it is there: soname, links, headers, tenzor.pc.
+if cargo cinstall --version >/dev/null 2>&1; then
+    cprefix="$work/cprefix"
+    RUSTFLAGS="$lean_flags" cargo cinstall --quiet --locked --release --no-default-features \
+        --target-dir "$TARGET" --prefix "$cprefix" --libdir "$cprefix/lib" >/dev/null
+    soname=$(objdump -p "$cprefix/lib/libtenzor.so" | awk '$1 == "SONAME" {print $2}')
+    for f in "lib/$soname" lib/libtenzor.a include/tenzor.h include/tenzor_lite.h \
+        include/tenzor_format.h include/tenzor.hpp; do
+        [ -e "$cprefix/$f" ] || { echo "test-lean: cargo cinstall did not install $f" >&2; exit 1; }
+    done
+    # shellcheck disable=SC2046 # pkg-config prints words
+    "$cc" "${flags[@]}" c_tests/lean/test_lean.c -o "$work/test_lean_cinstall" \
+        $(PKG_CONFIG_PATH="$cprefix/lib/pkgconfig" pkg-config --cflags --libs tenzor) \
+        -Wl,-rpath,"$cprefix/lib"
+    "$work/test_lean_cinstall" "${args[@]}"
+else
+    echo "test-lean: cargo-c is not installed: the cargo cinstall check is skipped"
+fi
 
 static_libs=$(sed -n 's/^native-static-libs: //p' docs/C_API.md)
 # shellcheck disable=SC2086 # the list is words

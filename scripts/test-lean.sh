@@ -18,7 +18,8 @@
 # sets (`write` without `foreign`, `foreign` without `write`) are
 # type-checked. Warnings are errors in all three.
 # Cost from scratch: 1 min 49 s of CPU (4 min 35 s of wall time on a loaded
-# 2-core machine); seconds once target/lean is built.
+# 2-core machine), and about as much again for cargo-c's own build of the
+# library when cargo-c is installed; seconds once target/lean is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,8 +74,11 @@ valgrind --quiet --error-exitcode=1 --leak-check=full \
 # [package.metadata.capi]) when it is there: soname, links, headers, tenzor.pc.
 if cargo cinstall --version >/dev/null 2>&1; then
     cprefix="$work/cprefix"
-    RUSTFLAGS="$lean_flags" cargo cinstall --quiet --locked --release --no-default-features \
-        --target-dir "$TARGET" --prefix "$cprefix" --libdir "$cprefix/lib" >/dev/null
+    if ! RUSTFLAGS="$lean_flags" cargo cinstall --locked --release --no-default-features \
+        --target-dir "$TARGET" --prefix "$cprefix" --libdir "$cprefix/lib" >"$work/cinstall.log" 2>&1; then
+        cat "$work/cinstall.log" >&2
+        exit 1
+    fi
     soname=$(objdump -p "$cprefix/lib/libtenzor.so" | awk '$1 == "SONAME" {print $2}')
     for f in "lib/$soname" lib/libtenzor.a include/tenzor.h include/tenzor_lite.h \
         include/tenzor_format.h include/tenzor.hpp; do

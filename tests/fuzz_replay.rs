@@ -95,6 +95,11 @@ fn shard_index() {
     replay("shard_index");
 }
 
+#[test]
+fn slice() {
+    replay("slice");
+}
+
 /// The re-signing that gets mutated .tenzor files past the header checksum
 /// does what it says: a file whose stored checksum is wrong opens again
 /// once re-signed.

@@ -15,6 +15,7 @@ pub mod read;
 pub mod roundtrip;
 pub mod safetensors_diff;
 pub mod shard_index;
+pub mod slice;
 
 /// A target's body: arbitrary bytes in, a panic on a finding.
 pub type Body = fn(&[u8]);
@@ -28,4 +29,5 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("convert", convert::convert),
     ("safetensors_diff", safetensors_diff::safetensors_diff),
     ("shard_index", shard_index::shard_index),
+    ("slice", slice::slice),
 ];

@@ -95,6 +95,21 @@ fn shard_index() {
     replay("shard_index");
 }
 
+#[test]
+fn lazy() {
+    replay("lazy");
+}
+
+#[test]
+fn lite_diff() {
+    replay("lite_diff");
+}
+
+#[test]
+fn mutable() {
+    replay("mutable");
+}
+
 /// The re-signing that gets mutated .tenzor files past the header checksum
 /// does what it says: a file whose stored checksum is wrong opens again
 /// once re-signed.

@@ -79,6 +79,7 @@ void test_write(void);
 void test_errors(void);
 void test_threads(void);
 void test_load(void);
+void test_slice(void);
 void test_edit(void);
 void test_paths(void);
 void test_append(void);

@@ -125,6 +125,7 @@ int main(int argc, char **argv) {
     test_errors();
     test_threads();
     test_load();
+    test_slice();
     test_edit();
     test_paths();
     test_append();

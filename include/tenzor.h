@@ -1517,6 +1517,59 @@ tenzor_status tenzor_meta_array_str(const struct tenzor_file *file, size_t index
 tenzor_status tenzor_meta_array_strs(const struct tenzor_file *file, size_t index, size_t first, size_t count, struct tenzor_str *out);
 
 /**
+ * A view of rows `[start, stop)` of the outermost dimension of the tensor
+ * called `name`, for tensor-parallel ranks that need only their part.
+ *
+ * On success `*out` receives a view borrowed from the file, valid until
+ * `tenzor_close`: `shape[0]` is `stop - start` (the other dimensions are
+ * the tensor's), `data`/`size`/`file_offset` cover exactly those rows'
+ * bytes, `has_checksum` is false (the stored checksum covers the whole
+ * tensor). Nothing is copied: with MMAP `data` points into the mapping;
+ * with READ/DIRECT only the 4096-byte pages holding those rows are read
+ * into the handle's memory (kept until `tenzor_close`), not the rest of
+ * the tensor. On failure `*out` is unmodified.
+ *
+ * `TENZOR_ERR_OUT_OF_RANGE`: a scalar (no rows), `start > stop`, `stop`
+ * past the rows. `start == stop` is a valid, empty view.
+ * `TENZOR_ERR_UNSUPPORTED`: a block type (GGML quants, F4, F6) whose
+ * blocks a cut at `start` or `stop` would split; the message gives the
+ * block size and the row multiple that works.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string; `out` NULL or
+ * writable.
+ */
+tenzor_status tenzor_get_tensor_rows(const struct tenzor_file *file, const char *name, uint64_t start, uint64_t stop, struct tenzor_tensor *out);
+
+/**
+ * Copies the hyper-rectangle `start[d] .. stop[d]` (one pair per
+ * dimension, `ndim` of them: the tensor's rank) of the tensor called
+ * `name` into `dst`, row-major and contiguous (numpy's
+ * `a[s0:e0, s1:e1, ...]`), and writes the bytes copied to `*written`
+ * (when `written` is not NULL). `dst` NULL with `cap` 0 only computes
+ * that size, reading nothing. `cap` smaller than the slice:
+ * `TENZOR_ERR_INVALID_ARGUMENT`, nothing written. `dst` stays the
+ * caller's; nothing is kept by the handle.
+ *
+ * Each contiguous run of the file is one copy (MMAP: memcpy from the
+ * mapping) or one pread (READ/DIRECT: only the runs are read, short runs
+ * close together sharing one read of the span between them; never the
+ * whole tensor unless the slice covers it).
+ *
+ * `TENZOR_ERR_OUT_OF_RANGE`: `ndim` is not the tensor's rank, a start
+ * past its stop, a stop past its dimension. Empty ranges are valid and
+ * copy 0 bytes. A scalar takes `ndim` 0 (`start`, `stop` may be NULL).
+ * `TENZOR_ERR_UNSUPPORTED`: a block type whose blocks the slice would cut
+ * (the message names the block size).
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string; `start` and
+ * `stop` NULL or `ndim` readable values each; `dst` NULL or `cap`
+ * writable bytes; `written` NULL or writable.
+ */
+tenzor_status tenzor_read_slice(const struct tenzor_file *file, const char *name, const uint64_t *start, const uint64_t *stop, size_t ndim, void *dst, size_t cap, size_t *written);
+
+/**
  * Starts writing a new .tenzor file at `path` (a NUL-terminated path).
  *
  * Data goes to a temporary file beside `path`; nothing appears at `path`

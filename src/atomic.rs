@@ -9,11 +9,11 @@
 //! and mean nothing to another host sharing the directory.
 
 use std::fs::{File, OpenOptions};
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
+use crate::io::WriteBehind;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -67,12 +67,15 @@ impl AtomicFile {
 
     /// A buffered writer on a second handle to the temporary file (sharing
     /// its file position), so the file itself stays available for `commit`.
-    pub(crate) fn buffered(&mut self) -> Result<BufWriter<File>> {
+    /// It keeps the file's dirty pages bounded as it goes
+    /// ([`crate::io::WriteBehind`]); durability still comes from `commit`.
+    pub(crate) fn buffered(&mut self) -> Result<WriteBehind> {
         let clone = self
             .file()
             .try_clone()
+            .and_then(WriteBehind::new)
             .map_err(|e| Error::io(&self.dest, "cannot duplicate file handle", e))?;
-        Ok(BufWriter::with_capacity(1 << 20, clone))
+        Ok(clone)
     }
 
     /// The destination path.

@@ -1,14 +1,16 @@
 //! Conversion of any readable file (.tenzor, .safetensors, .gguf, shard
-//! sets) to .tenzor or .safetensors. The input is memory-mapped and
-//! streamed tensor by tensor into the output; nothing is read into RAM but
-//! the index.
+//! sets) to .tenzor, .safetensors or .gguf. The input is streamed tensor by
+//! tensor, in steps of a few MiB, into the output: mapped input pages are
+//! dropped from the process once copied, and the output keeps its dirty
+//! pages bounded ([`crate::io::WriteBehind`]), so the resident size stays
+//! a few MiB plus the index whatever the size of the model.
 
 use std::io::Write;
 use std::path::Path;
 
 use crate::atomic::AtomicFile;
 use crate::dtype::DType;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::reader::{Format, TensorFile};
 use crate::writer::{Writer, WriterOptions};
 
@@ -61,12 +63,42 @@ pub struct ConvertStats {
     pub data_bytes: u64,
 }
 
-/// One tensor of an input, borrowed from its mapping.
+/// One tensor of an input: its description, and where its bytes are.
 pub(crate) struct SourceTensor<'a> {
     pub name: String,
     pub dtype: DType,
     pub shape: Vec<u64>,
-    pub data: &'a [u8],
+    /// Bytes of data.
+    pub len: u64,
+    /// The single file holding the data (a shard, for a set) and where.
+    file: &'a TensorFile<'a>,
+    offset: u64,
+}
+
+impl SourceTensor<'_> {
+    /// Hands the tensor's bytes to `put` in order, a few MiB at a time,
+    /// through bounded memory (see [`crate::io`]'s `Store::stream`).
+    pub fn stream(
+        &self,
+        buf: &mut Vec<u8>,
+        put: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mut put_failed = false;
+        let r = self
+            .file
+            .store
+            .stream(self.offset, self.len, buf, &mut |c| {
+                put(c).inspect_err(|_| put_failed = true)
+            });
+        // A read error gets the tensor's name; the output's errors have theirs.
+        r.map_err(|e| {
+            if put_failed {
+                e
+            } else {
+                e.for_tensor(&self.name)
+            }
+        })
+    }
 }
 
 /// An input as an ordered list of tensors plus JSON metadata.
@@ -97,8 +129,8 @@ pub fn convert(
     }
     let file = TensorFile::open(input)?;
     let from = file.format();
-    let src = source(&file);
-    let data_bytes = src.tensors.iter().map(|t| t.data.len() as u64).sum();
+    let src = source(&file)?;
+    let data_bytes = src.tensors.iter().map(|t| t.len).sum();
     if to == FileKind::Safetensors && opts.max_shard_size.is_some() {
         return Err(
             Error::invalid("--max-shard-size applies to .tenzor output only").in_file(output),
@@ -119,8 +151,10 @@ pub fn convert(
                 progress,
             )?
         }
-        FileKind::Safetensors => write_safetensors(&src, output, data_bytes, progress)?,
-        FileKind::Gguf => crate::gguf_write::write_gguf(&src, output, data_bytes, progress)?,
+        FileKind::Safetensors => {
+            crate::foreign_write::safetensors(&src, output, data_bytes, progress)?
+        }
+        FileKind::Gguf => crate::foreign_write::gguf(&src, output, data_bytes, progress)?,
     }
     Ok(ConvertStats {
         from,
@@ -137,20 +171,31 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Any open file as a source, in position order.
-pub(crate) fn source<'a>(f: &'a TensorFile<'_>) -> Source<'a> {
-    Source {
-        metadata: f.metadata_json().to_string(),
-        tensors: f
-            .iter()
-            .map(|t| SourceTensor {
+/// Any open file as a source, in position order (a set: shard by shard).
+/// No tensor data is read.
+pub(crate) fn source<'a>(f: &'a TensorFile<'a>) -> Result<Source<'a>> {
+    let files: Vec<&'a TensorFile<'a>> = match f.shards() {
+        [] => vec![f],
+        shards => shards.iter().collect(),
+    };
+    let mut tensors = Vec::with_capacity(f.len());
+    for file in files {
+        for p in 0..file.len() {
+            let t = file.describe_at(p).map_err(|e| file.tag(e))?;
+            tensors.push(SourceTensor {
                 name: t.display_name(),
                 dtype: t.dtype(),
                 shape: t.shape().to_vec(),
-                data: t.data(),
-            })
-            .collect(),
+                len: t.data().len() as u64,
+                file,
+                offset: t.file_offset(),
+            });
+        }
     }
+    Ok(Source {
+        metadata: f.metadata_json().to_string(),
+        tensors,
+    })
 }
 
 pub(crate) fn write_tenzor(
@@ -170,9 +215,12 @@ pub(crate) fn write_tenzor(
     };
     let mut w = Writer::create(output, wopts)?;
     w.set_metadata(metadata)?;
+    let mut buf = Vec::new();
     for t in tensors {
-        w.add_tensor(&t.name, t.dtype, &t.shape, t.data)?;
-        *done += t.data.len() as u64;
+        w.add_tensor_streamed(&t.name, t.dtype, &t.shape, t.len, &mut |put| {
+            t.stream(&mut buf, put)
+        })?;
+        *done += t.len;
         progress(*done, total);
     }
     w.finish()
@@ -196,7 +244,7 @@ fn write_tenzor_shards(
     let mut groups: Vec<&[SourceTensor<'_>]> = Vec::new();
     let (mut start, mut size) = (0, 0u64);
     for (i, t) in src.tensors.iter().enumerate() {
-        let len = t.data.len() as u64;
+        let len = t.len;
         if i > start && size + len > max {
             groups.push(&src.tensors[start..i]);
             (start, size) = (i, 0);
@@ -268,71 +316,4 @@ fn index_metadata(src: &Source<'_>, no_shards: bool, total: u64) -> serde_json::
         }
     }
     serde_json::Value::Object(meta)
-}
-
-/// Writes safetensors by hand rather than with `safetensors::serialize_to_file`:
-/// that function re-sorts tensors, emits `__metadata__` in HashMap order and
-/// writes the destination in place, while a byte-exact round trip needs file
-/// order kept and the destination replaced atomically.
-fn write_safetensors(
-    src: &Source<'_>,
-    output: &Path,
-    total: u64,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<()> {
-    use serde_json::{json, Map, Value};
-    let mut header = Map::new();
-    let meta: Map<String, Value> = serde_json::from_str(&src.metadata)
-        .map_err(|e| Error::format(format!("metadata is not a JSON object: {e}")))?;
-    if !meta.is_empty() {
-        // safetensors metadata is string -> string: other values keep their JSON text.
-        let strings = meta
-            .into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => (k, Value::String(s)),
-                other => (k, Value::String(other.to_string())),
-            })
-            .collect();
-        header.insert("__metadata__".into(), Value::Object(strings));
-    }
-    let mut offset = 0u64;
-    for t in &src.tensors {
-        let st = t.dtype.to_safetensors().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unsupported,
-                format!("dtype {} cannot be stored in safetensors", t.dtype),
-            )
-            .for_tensor(&t.name)
-            .in_file(output)
-        })?;
-        if header.contains_key(&t.name) {
-            return Err(Error::new(ErrorKind::DuplicateName, "name appears twice")
-                .for_tensor(&t.name)
-                .in_file(output));
-        }
-        let end = offset + t.data.len() as u64;
-        header.insert(
-            t.name.clone(),
-            json!({"dtype": format!("{st:?}"), "shape": t.shape, "data_offsets": [offset, end]}),
-        );
-        offset = end;
-    }
-    let mut text = Value::Object(header).to_string().into_bytes();
-    text.resize(text.len().next_multiple_of(8), b' ');
-
-    let mut out = AtomicFile::create(output)?;
-    let mut w = out.buffered()?;
-    let io = |e| Error::io(output, "cannot write", e);
-    w.write_all(&(text.len() as u64).to_le_bytes())
-        .map_err(io)?;
-    w.write_all(&text).map_err(io)?;
-    let mut done = 0;
-    for t in &src.tensors {
-        w.write_all(t.data).map_err(io)?;
-        done += t.data.len() as u64;
-        progress(done, total);
-    }
-    w.flush().map_err(io)?;
-    drop(w);
-    out.commit()
 }

@@ -238,7 +238,8 @@ impl DType {
     }
 
     /// The safetensors dtype, when safetensors has this type (never for the
-    /// GGML block types).
+    /// GGML block types). Feature `foreign`.
+    #[cfg(feature = "foreign")]
     pub fn to_safetensors(self) -> Option<safetensors::Dtype> {
         use safetensors::Dtype as S;
         Some(match self {
@@ -269,7 +270,8 @@ impl DType {
     }
 
     /// The tenzor dtype of a safetensors dtype (`None` for a type added to
-    /// safetensors after this version of tenzor).
+    /// safetensors after this version of tenzor). Feature `foreign`.
+    #[cfg(feature = "foreign")]
     pub fn from_safetensors(d: safetensors::Dtype) -> Option<DType> {
         // The safetensors enum is non-exhaustive; go through the name.
         DType::from_name(&format!("{d:?}"))

@@ -37,7 +37,7 @@ pub(crate) enum Metadata {
     /// range: none).
     JsonSpan(std::ops::Range<usize>),
     /// GGUF: the indexed KV pairs.
-    Gguf(crate::meta::GgufMeta),
+    Gguf(crate::gguf_meta::GgufMeta),
 }
 
 /// The index of a foreign file.
@@ -152,6 +152,26 @@ impl Foreign {
         self.entries.len()
     }
 
+    /// Which format the file holds.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The format's version (0 for safetensors, which has none).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The alignment the format promises for tensor offsets (1: none).
+    pub fn alignment(&self) -> u64 {
+        self.alignment
+    }
+
+    /// Where the data section starts.
+    pub fn data_offset(&self) -> usize {
+        self.data_offset
+    }
+
     /// The metadata as JSON object text, built once on first request
     /// (`bytes` are the file's). safetensors: `__metadata__` in compact
     /// form; GGUF: see [`crate::gguf::metadata_json`].
@@ -168,7 +188,7 @@ impl Foreign {
     }
 
     /// GGUF: the KV index.
-    pub fn gguf_meta(&self) -> Option<&crate::meta::GgufMeta> {
+    pub fn gguf_meta(&self) -> Option<&crate::gguf_meta::GgufMeta> {
         match &self.metadata {
             Metadata::Gguf(g) => Some(g),
             Metadata::JsonSpan(_) => None,
@@ -281,7 +301,7 @@ pub(crate) fn gguf(
     Foreign::build(
         Format::Gguf,
         g.version,
-        Metadata::Gguf(crate::meta::GgufMeta::new(g.kv)),
+        Metadata::Gguf(crate::gguf_meta::GgufMeta::new(g.kv)),
         g.alignment,
         g.data_offset,
         bytes.len(),

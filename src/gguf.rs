@@ -128,7 +128,8 @@ impl ValueType {
         }
     }
 
-    /// The type of a descriptor name.
+    /// The type of a descriptor name (for `gguf_write`).
+    #[cfg(feature = "write")]
     pub(crate) fn from_name(name: &str) -> Option<ValueType> {
         ValueType::ALL.into_iter().find(|t| t.name() == name)
     }

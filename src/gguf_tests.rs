@@ -791,7 +791,7 @@ fn string_arrays_are_checked_string_by_string_whatever_the_fast_path() {
     ok[30_000] = word(&huge);
     let g = string_array(&ok);
     let f = parse(&g.0).expect("valid strings, ASCII and not, across chunks");
-    let meta = crate::meta::GgufMeta::new(f.kv);
+    let meta = crate::gguf_meta::GgufMeta::new(f.kv);
     let m = crate::meta::Meta::gguf(&g.0, &meta);
     let Some(crate::MetaValue::Array(a)) = m.value("k") else {
         panic!("an array")

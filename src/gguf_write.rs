@@ -460,12 +460,10 @@ pub(crate) fn write_gguf(
             )));
         }
         let expect = crate::format::numel(&t.shape).and_then(|n| t.dtype.byte_size(n));
-        if expect != Some(t.data.len() as u64) {
+        if expect != Some(t.len) {
             return Err(Error::invalid(format!(
                 "{} data bytes do not match shape {:?} of {}",
-                t.data.len(),
-                t.shape,
-                t.dtype
+                t.len, t.shape, t.dtype
             ))
             .for_tensor(&t.name)
             .in_file(output));
@@ -479,7 +477,7 @@ pub(crate) fn write_gguf(
         infos.extend_from_slice(&ggml.to_le_bytes());
         infos.extend_from_slice(&offset.to_le_bytes());
         offset = offset
-            .checked_add(t.data.len() as u64)
+            .checked_add(t.len)
             .and_then(|end| crate::format::align_up(end, alignment))
             .ok_or_else(|| Error::invalid("data section overflows").in_file(output))?;
     }
@@ -498,12 +496,12 @@ pub(crate) fn write_gguf(
     let io = |e| Error::io(output, "cannot write", e);
     w.write_all(&header).map_err(io)?;
     let zeros = vec![0u8; alignment as usize];
-    let mut done = 0;
+    let (mut done, mut buf) = (0, Vec::new());
     for t in &src.tensors {
-        w.write_all(t.data).map_err(io)?;
-        let pad = (t.data.len() as u64).next_multiple_of(alignment) - t.data.len() as u64;
+        t.stream(&mut buf, &mut |c| w.write_all(c).map_err(io))?;
+        let pad = t.len.next_multiple_of(alignment) - t.len;
         w.write_all(&zeros[..pad as usize]).map_err(io)?;
-        done += t.data.len() as u64;
+        done += t.len;
         progress(done, total);
     }
     w.flush().map_err(io)?;

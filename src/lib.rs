@@ -10,6 +10,12 @@
 //!
 //! The byte layout is specified in FORMAT.md.
 //!
+//! Cargo features (all on by default): `foreign` (reading .safetensors, GGUF
+//! and shard sets), `write` (the writer, editor, appender, `compact` and
+//! `convert`), `cli` (the `tenzor` command). Without them
+//! (`--no-default-features`) the library reads .tenzor files only: the lean
+//! build for edge targets (README, "Edge and embedded").
+//!
 //! ```
 //! use tenzor::{DType, TensorFile, Writer, WriterOptions};
 //!
@@ -37,32 +43,63 @@
 #![warn(missing_docs)]
 
 pub mod append;
+#[cfg(feature = "write")]
 mod atomic;
+#[cfg(feature = "write")]
 pub mod convert;
 pub mod dtype;
+#[cfg(feature = "write")]
 mod edit;
+#[cfg(feature = "write")]
 mod entries;
 mod error;
 pub mod ffi;
+#[cfg(feature = "foreign")]
 mod foreign;
+#[cfg(all(feature = "write", feature = "foreign"))]
+mod foreign_write;
 pub mod format;
+#[cfg(feature = "foreign")]
 mod gguf;
+#[cfg(feature = "foreign")]
+mod gguf_meta;
+#[cfg(all(feature = "write", feature = "foreign"))]
 mod gguf_write;
 pub mod io;
+mod json_text;
 mod loading;
+#[cfg(feature = "write")]
 mod lock;
 pub mod meta;
 mod native;
 mod reader;
 mod search;
+#[cfg(feature = "foreign")]
 mod shards;
+mod slice;
+#[cfg(feature = "foreign")]
 mod st_header;
 mod tensor;
+mod verify;
+#[cfg(not(all(feature = "foreign", feature = "write")))]
+mod without;
+#[cfg(feature = "write")]
 mod writer;
 
+// The modules of a left-out feature are replaced by stand-ins (src/without/)
+// whose types can never be built and whose constructors fail with
+// `ErrorKind::Unsupported`: the code that uses them has one shape in every build.
+#[cfg(all(feature = "write", not(feature = "foreign")))]
+use without::foreign_write;
+#[cfg(not(feature = "foreign"))]
+use without::{foreign, gguf_meta, shards};
+
+#[cfg(feature = "write")]
 pub use append::{compact, AppendOptions, Appender, CompactStats};
+#[cfg(feature = "write")]
 pub use convert::{convert, ConvertOptions, ConvertStats, FileKind};
 pub use dtype::DType;
+#[cfg(feature = "write")]
 pub use edit::{rehash, Editor};
 pub use error::{Error, ErrorKind, Result};
 pub use format::fnv1a as hash_name;
@@ -71,5 +108,6 @@ pub use io::{
 };
 pub use meta::{Meta, MetaArray, MetaType, MetaValue};
 pub use reader::{AppendLayout, Format, HeaderInfo, Iter, TensorFile};
-pub use tensor::{Element, Tensor};
+pub use tensor::{Element, Tensor, TensorInfo};
+#[cfg(feature = "write")]
 pub use writer::{Writer, WriterOptions};

@@ -22,8 +22,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
-use crate::gguf::{Kv, ValueType};
-use crate::st_header::{KeySeed, Text};
+use crate::gguf_meta::GgufMeta;
+use crate::json_text::{KeySeed, Text};
 
 /// The type of a metadata value. The numbers are GGUF's value types; JSON
 /// metadata adds `Null` and `Json`.
@@ -62,24 +62,6 @@ pub enum MetaType {
 }
 
 impl MetaType {
-    fn of(t: ValueType) -> MetaType {
-        match t {
-            ValueType::U8 => MetaType::U8,
-            ValueType::I8 => MetaType::I8,
-            ValueType::U16 => MetaType::U16,
-            ValueType::I16 => MetaType::I16,
-            ValueType::U32 => MetaType::U32,
-            ValueType::I32 => MetaType::I32,
-            ValueType::F32 => MetaType::F32,
-            ValueType::Bool => MetaType::Bool,
-            ValueType::String => MetaType::String,
-            ValueType::Array => MetaType::Array,
-            ValueType::U64 => MetaType::U64,
-            ValueType::I64 => MetaType::I64,
-            ValueType::F64 => MetaType::F64,
-        }
-    }
-
     /// Bytes of one element of a numeric array (`None` for strings, arrays).
     pub fn element_size(self) -> Option<usize> {
         match self {
@@ -153,6 +135,23 @@ impl PartialEq for MetaArray<'_> {
 }
 
 impl<'a> MetaArray<'a> {
+    /// A GGUF array of `len` items of type `item`, stored from the start of
+    /// `items` (validated at open); `offsets` caches string item offsets.
+    #[cfg(feature = "foreign")]
+    pub(crate) fn new(
+        item: MetaType,
+        len: usize,
+        items: &'a [u8],
+        offsets: &'a OnceLock<Box<[usize]>>,
+    ) -> MetaArray<'a> {
+        MetaArray {
+            item,
+            len,
+            items,
+            offsets: Some(offsets),
+        }
+    }
+
     /// The type of every item.
     pub fn item_type(&self) -> MetaType {
         self.item
@@ -248,22 +247,9 @@ impl<'a> MetaArray<'a> {
 
 /// The bytes of the GGUF string at `at` (checked at open) and the offset
 /// after it.
-fn string_at(b: &[u8], at: usize) -> (&[u8], usize) {
+pub(crate) fn string_at(b: &[u8], at: usize) -> (&[u8], usize) {
     let len = u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes")) as usize;
     (&b[at + 8..at + 8 + len], at + 8 + len)
-}
-
-/// A GGUF file's KV index plus the lazy string-offset tables.
-pub(crate) struct GgufMeta {
-    pub kv: Vec<Kv>,
-    offsets: Vec<OnceLock<Box<[usize]>>>,
-}
-
-impl GgufMeta {
-    pub fn new(kv: Vec<Kv>) -> GgufMeta {
-        let offsets = kv.iter().map(|_| OnceLock::new()).collect();
-        GgufMeta { kv, offsets }
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -386,7 +372,7 @@ impl<'a> Meta<'a> {
     /// Number of keys.
     pub fn len(&self) -> usize {
         match self.src {
-            Src::Gguf(_, g) => g.kv.len(),
+            Src::Gguf(_, g) => g.len(),
             Src::Json(_, j) => j.entries.len(),
         }
     }
@@ -405,7 +391,7 @@ impl<'a> Meta<'a> {
     /// The key at `index`.
     pub fn key(&self, index: usize) -> Option<&'a str> {
         match self.src {
-            Src::Gguf(b, g) => g.kv.get(index).map(|e| e.key(b)),
+            Src::Gguf(b, g) => g.key(b, index),
             Src::Json(t, j) => j.entries.get(index).map(|e| j.text(t, e.0)),
         }
     }
@@ -413,10 +399,7 @@ impl<'a> Meta<'a> {
     /// The value at `index`.
     pub fn get(&self, index: usize) -> Option<MetaValue<'a>> {
         match self.src {
-            Src::Gguf(b, g) => {
-                let e = g.kv.get(index)?;
-                Some(gguf_value(b, e, &g.offsets[index]))
-            }
+            Src::Gguf(b, g) => g.value(b, index),
             Src::Json(t, j) => Some(match j.entries.get(index)?.1 {
                 JsonVal::Int(v) => MetaValue::Int {
                     ty: if v > i64::MAX as i128 {
@@ -441,48 +424,5 @@ impl<'a> Meta<'a> {
     /// The value of `key`.
     pub fn value(&self, key: &str) -> Option<MetaValue<'a>> {
         self.get(self.find(key)?)
-    }
-}
-
-/// Decodes the GGUF value of `e` (validated at open).
-fn gguf_value<'a>(b: &'a [u8], e: &Kv, offsets: &'a OnceLock<Box<[usize]>>) -> MetaValue<'a> {
-    let v = &b[e.value..e.end];
-    let int = |value: i128| MetaValue::Int {
-        ty: MetaType::of(e.ty),
-        value,
-    };
-    macro_rules! le {
-        ($t:ty) => {
-            <$t>::from_le_bytes(v[..std::mem::size_of::<$t>()].try_into().expect("sized"))
-        };
-    }
-    match e.ty {
-        ValueType::U8 => int(v[0] as i128),
-        ValueType::I8 => int(v[0] as i8 as i128),
-        ValueType::U16 => int(le!(u16) as i128),
-        ValueType::I16 => int(le!(i16) as i128),
-        ValueType::U32 => int(le!(u32) as i128),
-        ValueType::I32 => int(le!(i32) as i128),
-        ValueType::U64 => int(le!(u64) as i128),
-        ValueType::I64 => int(le!(i64) as i128),
-        ValueType::F32 => MetaValue::Float {
-            ty: MetaType::F32,
-            value: le!(f32) as f64,
-        },
-        ValueType::F64 => MetaValue::Float {
-            ty: MetaType::F64,
-            value: le!(f64),
-        },
-        ValueType::Bool => MetaValue::Bool(v[0] == 1),
-        ValueType::String => MetaValue::Str(std::str::from_utf8(string_at(v, 0).0).unwrap_or("")),
-        ValueType::Array => {
-            let (item, len) = e.array_header(b).expect("validated array");
-            MetaValue::Array(MetaArray {
-                item: MetaType::of(item),
-                len: len as usize,
-                items: &v[12..],
-                offsets: Some(offsets),
-            })
-        }
     }
 }

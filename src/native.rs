@@ -47,6 +47,7 @@ impl Native {
     }
 
     /// Where the stored checksum of entry `i` lies in the file.
+    #[cfg(feature = "write")]
     pub fn checksum_offset(&self, i: usize) -> usize {
         self.index_offset + i * format::ENTRY_SIZE + ent::CHECKSUM
     }

@@ -13,7 +13,7 @@ use crate::io::{BackendChoice, IoStats, OpenOptions, Store, Validation};
 use crate::meta::{JsonMeta, Meta};
 use crate::native::{self, Native};
 use crate::shards::{self, Sharded};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, TensorInfo};
 
 /// Which on-disk format a [`TensorFile`] holds (for a sharded checkpoint:
 /// the format of its shards).
@@ -238,6 +238,7 @@ impl TensorFile<'static> {
     }
 
     /// Like `open_with`, but refuses shard indexes (a shard may not be a set).
+    #[cfg(feature = "foreign")]
     pub(crate) fn open_single(path: &Path, opts: &OpenOptions) -> Result<TensorFile<'static>> {
         let (store, choice) = Store::open(path, opts)?;
         TensorFile::from_store(path, store, choice, opts)
@@ -263,6 +264,7 @@ impl TensorFile<'static> {
     }
 
     /// Maps and validates a file already open (and locked) by a writer.
+    #[cfg(feature = "write")]
     pub(crate) fn from_file(path: &Path, file: &File) -> Result<TensorFile<'static>> {
         let meta = file
             .metadata()
@@ -353,7 +355,7 @@ fn header_end(kind: &Kind, len: u64) -> u64 {
     match kind {
         Kind::Native(n) if n.append.is_some_and(|r| r.appendable || r.gen0_end < len) => len,
         Kind::Native(n) => n.data_offset as u64,
-        Kind::Foreign(f) => f.data_offset as u64,
+        Kind::Foreign(f) => f.data_offset() as u64,
         Kind::Sharded(_) => 0,
     }
 }
@@ -488,6 +490,7 @@ impl Kind {
     }
 
     /// The tensor called `name`, its data borrowed from `b` (the file's bytes).
+    #[cfg(feature = "write")]
     pub(crate) fn get<'s>(&'s self, b: &'s [u8], name: &str) -> Option<Tensor<'s>> {
         match self {
             Kind::Native(n) => n.find(b, name).and_then(|i| n.tensor(b, i).ok()),
@@ -497,6 +500,7 @@ impl Kind {
     }
 
     /// The tensor at `position`, its data borrowed from `b`.
+    #[cfg(feature = "write")]
     pub(crate) fn get_at<'s>(&'s self, b: &'s [u8], position: usize) -> Option<Tensor<'s>> {
         if position >= self.len() {
             return None;
@@ -516,8 +520,8 @@ impl Kind {
         match self {
             Kind::Native(n) if n.is_legacy() => Format::TenzorLegacy,
             Kind::Native(_) => Format::Tenzor,
-            Kind::Foreign(f) => f.format,
-            Kind::Sharded(s) => s.shards.first().map_or(Format::Tenzor, |f| f.format()),
+            Kind::Foreign(f) => f.format(),
+            Kind::Sharded(s) => s.shards().first().map_or(Format::Tenzor, |f| f.format()),
         }
     }
 }
@@ -595,7 +599,7 @@ impl<'a> TensorFile<'a> {
     pub(crate) fn data_range(&self) -> (u64, u64) {
         let start = match &self.kind {
             Kind::Native(n) => n.data_offset as u64,
-            Kind::Foreign(f) => f.data_offset as u64,
+            Kind::Foreign(f) => f.data_offset() as u64,
             Kind::Sharded(_) => 0,
         };
         let end = self.store.bytes().len() as u64;
@@ -615,7 +619,7 @@ impl<'a> TensorFile<'a> {
     /// The files of a sharded checkpoint (empty for a single file).
     pub fn shards(&self) -> &[TensorFile<'static>] {
         match &self.kind {
-            Kind::Sharded(s) => &s.shards,
+            Kind::Sharded(s) => s.shards(),
             _ => &[],
         }
     }
@@ -636,8 +640,8 @@ impl<'a> TensorFile<'a> {
     pub fn alignment(&self) -> u64 {
         match &self.kind {
             Kind::Native(n) => n.alignment,
-            Kind::Foreign(f) => f.alignment,
-            Kind::Sharded(s) => s.shards.iter().map(|f| f.alignment()).min().unwrap_or(1),
+            Kind::Foreign(f) => f.alignment(),
+            Kind::Sharded(s) => s.shards().iter().map(|f| f.alignment()).min().unwrap_or(1),
         }
     }
 
@@ -652,11 +656,11 @@ impl<'a> TensorFile<'a> {
                 n.alignment,
                 n.header_checksum,
             ),
-            Kind::Foreign(f) => (f.version, 0, 0, f.data_offset as u64, f.alignment, 0),
+            Kind::Foreign(f) => (f.version(), 0, 0, f.data_offset() as u64, f.alignment(), 0),
             Kind::Sharded(_) => (0, 0, 0, 0, self.alignment(), 0),
         };
         let file_size = match &self.kind {
-            Kind::Sharded(s) => s.shards.iter().map(|f| f.as_bytes().len() as u64).sum(),
+            Kind::Sharded(s) => s.shards().iter().map(|f| f.as_bytes().len() as u64).sum(),
             _ => self.as_bytes().len() as u64,
         };
         HeaderInfo {
@@ -698,6 +702,7 @@ impl<'a> TensorFile<'a> {
     }
 
     /// The metadata bytes exactly as stored (native files; else the JSON text).
+    #[cfg(feature = "write")]
     pub(crate) fn raw_metadata(&self) -> &[u8] {
         match &self.kind {
             Kind::Native(n) => n.metadata(self.as_bytes()),
@@ -711,7 +716,7 @@ impl<'a> TensorFile<'a> {
         let text = match &self.kind {
             Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or("{}"),
             Kind::Foreign(f) => f.metadata_json(self.as_bytes()),
-            Kind::Sharded(s) => &s.metadata,
+            Kind::Sharded(s) => s.metadata(),
         };
         if text.trim().is_empty() {
             "{}"
@@ -732,8 +737,8 @@ impl<'a> TensorFile<'a> {
                 }
                 f.metadata_text(self.as_bytes())
             }
-            Kind::Sharded(s) if self.format() == Format::Gguf => return s.shards[0].meta(),
-            Kind::Sharded(s) => &s.metadata,
+            Kind::Sharded(s) if self.format() == Format::Gguf => return s.shards()[0].meta(),
+            Kind::Sharded(s) => s.metadata(),
             Kind::Native(n) => std::str::from_utf8(n.metadata(self.as_bytes())).unwrap_or(""),
         };
         let index = self
@@ -882,6 +887,17 @@ impl<'a> TensorFile<'a> {
         (0..self.len()).map(move |p| self.try_get_at(p))
     }
 
+    /// What the index says about every tensor, in position order, without
+    /// reading any tensor data (whatever the backend): for listings. Under
+    /// lazy validation each entry is checked as a lookup would check it.
+    pub fn try_infos(&self) -> impl ExactSizeIterator<Item = Result<TensorInfo<'_>>> + '_ {
+        (0..self.len()).map(move |p| {
+            self.describe_at(p)
+                .map(|t| TensorInfo::of(&t))
+                .map_err(|e| self.tag(e))
+        })
+    }
+
     /// Recomputes every tensor checksum (reads all data) and, for .tenzor,
     /// checks that the padding between tensors is zero. Formats without
     /// checksums (legacy .tenzor, safetensors, GGUF) were fully checked for
@@ -893,7 +909,7 @@ impl<'a> TensorFile<'a> {
     /// which `tenzor rehash` ([`crate::rehash`]) repairs.
     pub fn verify(&self) -> Result<()> {
         if let Kind::Sharded(s) = &self.kind {
-            return s.shards.iter().try_for_each(|f| f.verify());
+            return s.shards().iter().try_for_each(|f| f.verify());
         }
         self.check_padding()?;
         if let Some(g) = self.root().and_then(|r| r.damaged_newer) {
@@ -912,7 +928,7 @@ impl<'a> TensorFile<'a> {
         if self.edit_interrupted() {
             return self.verify_interrupted_edit();
         }
-        self.try_iter().try_for_each(|t| self.verify_tensor(&t?))
+        self.verify_checksums()
     }
 
     /// True when the edit mark is set (FORMAT.md, "Edit mark"): an
@@ -926,7 +942,7 @@ impl<'a> TensorFile<'a> {
         match &self.kind {
             Kind::Native(n) => n.edit_mark(),
             Kind::Foreign(_) => false,
-            Kind::Sharded(s) => s.shards.iter().any(|f| f.edit_interrupted()),
+            Kind::Sharded(s) => s.shards().iter().any(|f| f.edit_interrupted()),
         }
     }
 
@@ -980,13 +996,15 @@ impl<'a> TensorFile<'a> {
         })
     }
 
-    /// Checks that the padding between native tensors is zero.
+    /// Checks the names' hashes (and, after a lazy open, the whole
+    /// structure) and that the padding between native tensors is zero.
+    /// Reads only the header region (which every store holds since open)
+    /// and the padding, streamed through a small buffer.
     fn check_padding(&self) -> Result<()> {
         // Native files also keep the padding between tensors zero: a gap
-        // holding other content (a polyglot file) is refused here, where the
-        // data is read anyway.
-        let b = self.load_all()?;
+        // holding other content (a polyglot file) is refused here.
         if let Kind::Native(n) = &self.kind {
+            let b = self.as_bytes();
             if self.validation == Validation::Lazy {
                 parse(b, None).map_err(|e| self.tag(e))?;
             }
@@ -995,23 +1013,30 @@ impl<'a> TensorFile<'a> {
         // (Appended files keep dead space between tensors by design.)
         let mut end = match &self.kind {
             Kind::Native(n) if !n.is_legacy() && !n.append.is_some_and(|r| r.appendable) => {
-                Some(n.data_offset)
+                Some(n.data_offset as u64)
             }
             _ => None,
         };
+        let mut buf = Vec::new();
         for p in 0..self.len() {
-            let t = self.try_get_at(p)?;
-            if let Some(prev) = end {
-                let start = t.file_offset() as usize;
-                if b[prev..start].iter().any(|&x| x != 0) {
-                    let e = Error::format(
-                        "the padding before its data is not zero (hidden bytes between tensors)",
-                    )
-                    .for_tensor(&t.display_name());
-                    return Err(self.tag(e));
-                }
-                end = Some(start + t.data().len());
+            let Some(prev) = end else { break };
+            let t = self.describe_at(p).map_err(|e| self.tag(e))?;
+            let start = t.file_offset();
+            let mut zero = true;
+            self.store
+                .stream(prev, start.saturating_sub(prev), &mut buf, &mut |c| {
+                    zero &= c.iter().all(|&x| x == 0);
+                    Ok(())
+                })
+                .map_err(|e| self.tag(e))?;
+            if !zero {
+                let e = Error::format(
+                    "the padding before its data is not zero (hidden bytes between tensors)",
+                )
+                .for_tensor(&t.display_name());
+                return Err(self.tag(e));
             }
+            end = Some(start + t.data().len() as u64);
         }
         Ok(())
     }
@@ -1035,28 +1060,30 @@ impl<'a> TensorFile<'a> {
         h.digest()
     }
 
+    /// Bytes of tensor data, summed over every tensor (read from the index:
+    /// no tensor data is read, whatever the backend). Tensors a lazy open
+    /// cannot describe count as 0 bytes.
+    pub fn data_bytes(&self) -> u64 {
+        (0..self.len())
+            .filter_map(|p| self.describe_at(p).ok())
+            .map(|t| t.data.len() as u64)
+            .sum()
+    }
+
     /// True when the format stores per-tensor checksums.
     pub fn has_checksums(&self) -> bool {
         match &self.kind {
             Kind::Native(n) => !n.is_legacy(),
             Kind::Foreign(_) => false,
-            Kind::Sharded(s) => s.shards.iter().all(|f| f.has_checksums()),
+            Kind::Sharded(s) => s.shards().iter().all(|f| f.has_checksums()),
         }
     }
 
     /// Recomputes one tensor's checksum.
     pub fn verify_tensor(&self, t: &Tensor<'_>) -> Result<()> {
-        if let Some(stored) = t.checksum() {
-            let actual = self.hash_data(t);
-            if actual != stored {
-                let e = Error::new(
-                    ErrorKind::Checksum,
-                    format!("data checksum mismatch (stored {stored:#018x}, computed {actual:#018x}): the data is corrupted"),
-                )
-                .for_tensor(&t.display_name());
-                return Err(self.tag(e));
-            }
+        match t.checksum() {
+            Some(stored) => self.compare_checksum(t, stored, self.hash_data(t)),
+            None => Ok(()),
         }
-        Ok(())
     }
 }

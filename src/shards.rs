@@ -82,6 +82,16 @@ impl Sharded {
         }
     }
 
+    /// The files of the set, in order.
+    pub fn shards(&self) -> &[TensorFile<'static>] {
+        &self.shards
+    }
+
+    /// The set's metadata as JSON object text.
+    pub fn metadata(&self) -> &str {
+        &self.metadata
+    }
+
     pub fn len(&self) -> usize {
         self.starts
             .last()

@@ -37,27 +37,10 @@ use serde_json::value::RawValue;
 use crate::dtype::DType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::{self, MAX_DIMS};
+use crate::json_text::{KeySeed, Text};
 
 /// The official crate's cap on the header length.
 pub(crate) const MAX_HEADER_SIZE: u64 = 100_000_000;
-
-/// A string of a JSON text: a range of the text, or of an arena (for
-/// strings whose escapes had to be decoded). Also used by `meta`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Text {
-    Header(u32, u32),
-    Arena(u32, u32),
-}
-
-impl Text {
-    /// The string, given the text and the arena it was read with.
-    pub fn resolve<'a>(self, text: &'a str, arena: &'a str) -> &'a str {
-        match self {
-            Text::Header(s, l) => &text[s as usize..(s + l) as usize],
-            Text::Arena(s, l) => &arena[s as usize..(s + l) as usize],
-        }
-    }
-}
 
 /// One tensor as the header declares it (offsets relative to the data).
 #[derive(Debug, Clone)]
@@ -332,36 +315,6 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_, 'de> {
             });
         }
         Ok(())
-    }
-}
-
-/// A string (a key, or a value that must be a string): a slice of the
-/// text that starts at address `base`, or decoded into the arena.
-pub(crate) struct KeySeed<'a> {
-    pub base: usize,
-    pub arena: &'a mut String,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = Text;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Text, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed<'_> {
-    type Value = Text;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Text, E> {
-        let start = v.as_ptr() as usize - self.base;
-        Ok(Text::Header(start as u32, v.len() as u32))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Text, E> {
-        let start = self.arena.len();
-        self.arena.push_str(v);
-        Ok(Text::Arena(start as u32, v.len() as u32))
     }
 }
 

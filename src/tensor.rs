@@ -49,10 +49,7 @@ impl<'a> Tensor<'a> {
 
     /// The name, or the hash as `0x...` when the file stores no names.
     pub fn display_name(&self) -> String {
-        match self.name {
-            Some(n) => n.to_string(),
-            None => format!("{:#018x}", self.name_hash),
-        }
+        display_name(self.name, self.name_hash)
     }
 
     /// The name as a C string. Every name a [`Tensor`] hands out is
@@ -167,5 +164,58 @@ impl<'a> Tensor<'a> {
             }
         }
         Ok(())
+    }
+}
+
+fn display_name(name: Option<&str>, hash: u64) -> String {
+    match name {
+        Some(n) => n.to_string(),
+        None => format!("{hash:#018x}"),
+    }
+}
+
+/// What the index says about one tensor, without its bytes: listing a
+/// file with [`crate::TensorFile::try_infos`] never reads tensor data, even
+/// with the `read`/`direct` backends (which read data only when a view of
+/// it is returned). The fields mean what [`Tensor`]'s accessors of the same
+/// names return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorInfo<'a> {
+    /// The name; `None` for legacy version-1 files, which store only hashes.
+    pub name: Option<&'a str>,
+    /// FNV-1a 64 hash of the name.
+    pub name_hash: u64,
+    /// The element type.
+    pub dtype: DType,
+    /// The shape, outermost dimension first (empty for a scalar).
+    pub shape: Vec<u64>,
+    /// Size of the data in bytes.
+    pub size: u64,
+    /// Absolute offset of the data in its file (its shard, for a set).
+    pub file_offset: u64,
+    /// The stored xxh3-64 checksum of the data (`None` for legacy files).
+    pub checksum: Option<u64>,
+    /// Position in the order the tensors were added.
+    pub position: usize,
+}
+
+impl<'a> TensorInfo<'a> {
+    /// The description of `t` (its data left aside, read or not).
+    pub(crate) fn of(t: &Tensor<'a>) -> TensorInfo<'a> {
+        TensorInfo {
+            name: t.name,
+            name_hash: t.name_hash,
+            dtype: t.dtype,
+            shape: t.shape().to_vec(),
+            size: t.data.len() as u64,
+            file_offset: t.offset,
+            checksum: t.checksum,
+            position: t.position,
+        }
+    }
+
+    /// The name, or the hash as `0x...` when the file stores no names.
+    pub fn display_name(&self) -> String {
+        display_name(self.name, self.name_hash)
     }
 }

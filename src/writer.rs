@@ -11,7 +11,7 @@
 //! through the writer's memory.
 
 use std::collections::HashMap;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::atomic::AtomicFile;
@@ -20,6 +20,7 @@ use crate::entries::{write_index, EntryOut};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::{self, hdr, Layout};
 use crate::tensor::Tensor;
+use xxhash_rust::xxh3::Xxh3;
 
 /// Options of a [`Writer`]. The reservations are hints: too small costs one
 /// extra copy of the data at `finish`, too large leaves zero padding.
@@ -121,6 +122,9 @@ fn pending_tensor<'a>(
     }
 }
 
+/// Produces a tensor's bytes in pieces for [`Writer::add_tensor_streamed`].
+pub(crate) type Fill<'f> = &'f mut dyn FnMut(&mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>;
+
 /// Writes a .tenzor file tensor by tensor; see the module docs.
 ///
 /// Nothing appears at the destination until [`Writer::finish`] succeeds; a
@@ -128,7 +132,7 @@ fn pending_tensor<'a>(
 /// existing destination untouched.
 pub struct Writer {
     out: AtomicFile,
-    data: BufWriter<std::fs::File>,
+    data: crate::io::WriteBehind,
     opts: WriterOptions,
     prefix: u64,
     data_len: u64,
@@ -203,29 +207,51 @@ impl Writer {
         shape: &[u64],
         data: &[u8],
     ) -> Result<()> {
+        self.add_tensor_streamed(name, dtype, shape, data.len() as u64, &mut |put| put(data))
+    }
+
+    /// [`Writer::add_tensor`] for `len` bytes that `fill` produces in
+    /// pieces: it is called once, with a function to hand each piece to, in
+    /// order (the checksum is computed as they pass, so no piece needs to
+    /// stay in memory). After an error the writer must be dropped.
+    pub(crate) fn add_tensor_streamed(
+        &mut self,
+        name: &str,
+        dtype: DType,
+        shape: &[u64],
+        len: u64,
+        fill: Fill<'_>,
+    ) -> Result<()> {
         let (offset, size) = self.place(name, dtype, shape)?;
-        if size != data.len() as u64 {
+        let dest = self.out.dest().to_path_buf();
+        if size != len {
             return Err(Error::invalid(format!(
-                "{} data bytes given, shape {shape:?} of {dtype} needs {size}",
-                data.len()
+                "{len} data bytes given, shape {shape:?} of {dtype} needs {size}"
             ))
             .for_tensor(name)
-            .in_file(self.out.dest()));
+            .in_file(&dest));
         }
+        let io = |e| Error::io(&dest, "cannot write tensor data", e).for_tensor(name);
         let pad = (offset - self.data_len) as usize;
-        let dest = self.out.dest().to_path_buf();
         self.data
             .write_all(&[0u8; format::MAX_ALIGNMENT as usize][..pad])
-            .and_then(|_| self.data.write_all(data))
-            .map_err(|e| Error::io(&dest, "cannot write tensor data", e).for_tensor(name))?;
-        self.push(
-            name,
-            dtype,
-            shape,
-            offset,
-            size,
-            Some(format::checksum(data)),
-        );
+            .map_err(io)?;
+        let (data, mut hash, mut written) = (&mut self.data, Xxh3::new(), 0u64);
+        fill(&mut |piece| {
+            data.write_all(piece).map_err(io)?;
+            hash.update(piece);
+            written += piece.len() as u64;
+            Ok(())
+        })?;
+        if written != size {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("{written} data bytes produced, {size} expected (the source changed?)"),
+            )
+            .for_tensor(name)
+            .in_file(&dest));
+        }
+        self.push(name, dtype, shape, offset, size, Some(hash.digest()));
         Ok(())
     }
 

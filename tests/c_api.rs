@@ -16,6 +16,7 @@ const C_SOURCES: &[&str] = &[
     "test_errors.c",
     "test_threads.c",
     "test_load.c",
+    "test_slice.c",
     "test_meta.c",
     "test_edit.c",
     "test_paths.c",

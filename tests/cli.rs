@@ -166,3 +166,81 @@ fn backend_options_and_bench() {
         assert!(text.contains(row), "{row} missing:\n{text}");
     }
 }
+
+/// Listing needs only the index: `info` with the read backends prints the
+/// same table as with mmap, and the listing it is built from
+/// (`try_infos`) reads no tensor data.
+#[test]
+fn info_lists_from_the_index_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("big.tenzor");
+    let mut w = tenzor::Writer::create(&out, Default::default()).unwrap();
+    for i in 0..4u8 {
+        let data = vec![i + 1; 3 << 20];
+        w.add_tensor(&format!("t{i}"), tenzor::DType::U8, &[3, 1 << 20], &data)
+            .unwrap();
+    }
+    w.finish().unwrap();
+    let exe = env!("CARGO_BIN_EXE_tenzor");
+    let listing = |backend: &str| {
+        let o = std::process::Command::new(exe)
+            .args(["info", "--json", "--backend", backend])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("backend");
+        v
+    };
+    let mapped = listing("mmap");
+    assert_eq!(mapped["tensors"].as_array().unwrap().len(), 4);
+    assert_eq!(mapped["tensors"][2]["bytes"], 3 << 20);
+    for backend in ["read", "direct"] {
+        assert_eq!(listing(backend), mapped, "{backend}");
+    }
+    // The kernel adds a reaped child's I/O counts to its parent's: a shell
+    // that runs `info` sees the bytes it read (rchar counts every read).
+    #[cfg(target_os = "linux")]
+    for backend in ["read", "direct"] {
+        let script =
+            "a=$(grep ^rchar: /proc/$$/io); \"$0\" info --backend \"$2\" \"$1\" >/dev/null \
+                      && b=$(grep ^rchar: /proc/$$/io) && echo \"${a#rchar: } ${b#rchar: }\"";
+        let o = std::process::Command::new("sh")
+            .args(["-c", script, exe])
+            .arg(&out)
+            .arg(backend)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let counts: Vec<u64> = text(&o.stdout)
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let read = counts[1] - counts[0];
+        assert!(
+            read > 0 && read < 1 << 20,
+            "info --backend {backend} read {read} bytes"
+        );
+    }
+    for backend in [tenzor::Backend::Read, tenzor::Backend::Direct] {
+        let o = tenzor::OpenOptions {
+            backend,
+            ..Default::default()
+        };
+        let f = tenzor::TensorFile::open_with(&out, &o).unwrap();
+        let before = f.io_stats();
+        let infos: Vec<_> = f.try_infos().map(Result::unwrap).collect();
+        assert_eq!(infos.len(), 4);
+        assert_eq!(infos[3].shape, [3, 1 << 20]);
+        assert_eq!(infos[3].size, 3 << 20);
+        assert_eq!(
+            f.io_stats(),
+            before,
+            "{backend:?}: listing read tensor data"
+        );
+        let t = f.get("t3").unwrap();
+        assert_eq!(t.file_offset(), infos[3].file_offset);
+        assert_ne!(f.io_stats(), before, "{backend:?}: a lookup reads");
+    }
+}

@@ -457,3 +457,59 @@ fn lazy_get_at_refuses_an_order_slot_naming_another_position() {
     assert_eq!(f.try_get_at(1).unwrap().position(), 1);
     assert!(f.verify().is_err());
 }
+
+/// `verify` hashes tensors on several threads, streaming them: the first
+/// corrupted tensor in position order is the one named, every time, with
+/// every backend and level; the read backends read through a small buffer
+/// and leave the handle's own memory unfilled.
+#[test]
+fn verify_names_the_first_bad_tensor_and_streams_the_read_backends() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let p = dir.path().join("many.tenzor");
+    let mut w = Writer::create(&p, WriterOptions::default()).unwrap();
+    // Over 16 MiB in all (the parallel path), tails that are not whole pages.
+    for i in 0..24u32 {
+        let data: Vec<u8> = (0..(1 << 20) + 3).map(|j: u32| (j ^ i) as u8 | 1).collect();
+        w.add_tensor(&format!("t{i:02}"), DType::U8, &[data.len() as u64], &data)
+            .unwrap();
+    }
+    w.finish().unwrap();
+    let t05 = {
+        let f = TensorFile::open(&p).unwrap();
+        let t = f.get("t05").unwrap();
+        t.file_offset() as usize..t.file_offset() as usize + t.data().len()
+    };
+    for backend in BACKENDS {
+        let f = TensorFile::open_with(&p, &opts(backend, Validation::Full)).unwrap();
+        f.verify().unwrap();
+        assert_eq!(f.data_bytes(), 24 * ((1 << 20) + 3));
+        if backend != Backend::Mmap {
+            assert!(
+                f.as_bytes()[t05.clone()].iter().all(|&b| b == 0),
+                "{backend:?}: verify read tensor data into the handle"
+            );
+        }
+    }
+    let offsets: Vec<u64> = {
+        let f = TensorFile::open(&p).unwrap();
+        ["t17", "t09", "t21"]
+            .iter()
+            .map(|n| f.get(n).unwrap().file_offset())
+            .collect()
+    };
+    let mut bytes = std::fs::read(&p).unwrap();
+    for o in offsets {
+        bytes[o as usize + 4097] ^= 0x40;
+    }
+    std::fs::write(&p, &bytes).unwrap();
+    for backend in BACKENDS {
+        for level in LEVELS {
+            let f = TensorFile::open_with(&p, &opts(backend, level)).unwrap();
+            for _ in 0..4 {
+                let e = f.verify().unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Checksum, "{e}");
+                assert!(e.to_string().contains("tensor 't09'"), "{backend:?}: {e}");
+            }
+        }
+    }
+}

@@ -55,8 +55,6 @@ class Editor:
     """
 
     def __init__(self, path: PathLike) -> None:
-        if not _lib.has("tenzor_editor_open"):
-            raise _errors.UnsupportedError("this libtenzor has no editing API (tenzor_editor_open)")
         self._path = os.fspath(path)
         self._lock = threading.Lock()
         h = c_void_p()
@@ -168,6 +166,4 @@ def open_edit(path: PathLike) -> Editor:
 def rehash(path: PathLike) -> None:
     """Repairs a .tenzor file left marked by an interrupted edit: recomputes
     every tensor checksum and clears the mark (``tenzor rehash FILE``)."""
-    if not _lib.has("tenzor_rehash"):
-        raise _errors.UnsupportedError("this libtenzor has no tenzor_rehash")
     check(lib.tenzor_rehash(os.fsencode(os.fspath(path))))

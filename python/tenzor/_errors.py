@@ -103,6 +103,7 @@ STATUS: Dict[str, "tuple[int, Optional[Type[TenzorError]]]"] = {
 OK = 0
 BAD_FORMAT = STATUS["TENZOR_ERR_BAD_FORMAT"][0]
 UNSUPPORTED = STATUS["TENZOR_ERR_UNSUPPORTED"][0]
+NOT_FOUND = STATUS["TENZOR_ERR_NOT_FOUND"][0]
 _BY_NUMBER: Dict[int, Type[TenzorError]] = {n: c for n, c in STATUS.values() if c is not None}
 for _name, (_number, _cls) in STATUS.items():
     if _cls is not None:

@@ -25,19 +25,20 @@ from __future__ import annotations
 import gc
 import json
 import mmap
+import operator
 import os
 import stat
 import struct
 import sys
 import warnings
 import ctypes
-from ctypes import byref, c_size_t, c_void_p, string_at
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from ctypes import byref, c_char_p, c_size_t, c_uint32, c_uint64, c_void_p, string_at
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _dtypes, _errors, _lib
-from ._errors import check, error_for
+from . import _dtypes, _errors, _lib, _meta
+from ._errors import OutOfRangeError, check, error_for
 
 lib = _lib.lib
 PathLike = Union[str, "os.PathLike[str]"]
@@ -147,6 +148,45 @@ def _open_library(path: str) -> _CFile:
     return _CFile(h.value, None)
 
 
+BACKENDS = {"auto": 0, "mmap": 1, "read": 2, "direct": 3}
+_BACKEND_NAMES = {v: k for k, v in BACKENDS.items()}
+VALIDATIONS = {"full": 0, "lazy": 1}
+_HINT_PREFETCH = 1
+
+
+def _choice(what: str, value: str, table: Dict[str, int]) -> int:
+    if value not in table:
+        raise ValueError(f"{what} {value!r} is not one of {', '.join(map(repr, table))}")
+    return table[value]
+
+
+def _open_ex(path: str, backend: str, validation: str, prefetch: bool) -> _CFile:
+    """``tenzor_open_ex``: the library opens (and maps or reads) the file."""
+    opts = _lib.OpenOptions(
+        size=ctypes.sizeof(_lib.OpenOptions),
+        backend=_choice("backend", backend, BACKENDS),
+        validation=_choice("validation", validation, VALIDATIONS),
+        hints=_HINT_PREFETCH if prefetch else 0,
+    )
+    h = c_void_p()
+    check(lib.tenzor_open_ex(os.fsencode(path), byref(opts), byref(h)), path)
+    return _CFile(h.value, None)
+
+
+def _writable_address(out: Any) -> Tuple[int, int]:
+    """(address, bytes) of a writable, C-contiguous buffer (numpy array,
+    bytearray, memoryview, mmap...)."""
+    view = memoryview(out)
+    if view.readonly:
+        raise ValueError("read_into needs a writable buffer")
+    if not view.c_contiguous:
+        raise ValueError("read_into needs a C-contiguous buffer")
+    n = view.nbytes
+    if n == 0:
+        return 0, 0
+    return ctypes.addressof((ctypes.c_char * n).from_buffer(view.cast("B"))), n
+
+
 def _open_buffer(base: np.ndarray, path: Optional[str]) -> Tuple[int, Optional[_CFile]]:
     """Validates ``base`` (a uint8 array) with tenzor_open_memory. Returns
     (status, handle); the handle borrows ``base`` and keeps it alive."""
@@ -196,7 +236,16 @@ class safe_open:
     ``BufferError`` while views are alive.
     """
 
-    def __init__(self, filename: PathLike, framework: str = "np", device: Any = "cpu") -> None:
+    def __init__(
+        self,
+        filename: PathLike,
+        framework: str = "np",
+        device: Any = "cpu",
+        *,
+        backend: Optional[str] = None,
+        validation: str = "full",
+        prefetch: bool = False,
+    ) -> None:
         self._framework = _framework(framework)
         self._device = device
         self._path = os.fspath(filename)
@@ -205,8 +254,12 @@ class safe_open:
         self._mm: Optional[mmap.mmap] = None
         self._base: Optional[np.ndarray] = None
         self._metadata: Optional[str] = None
+        self._typed: Optional[Any] = None
         self._entries: Optional[Dict[str, Tuple[int, Tuple[int, ...], int, int]]] = None
-        self._cfile: Optional[_CFile] = self._open()
+        if backend is None and validation == "full" and not prefetch:
+            self._cfile: Optional[_CFile] = self._open()
+        else:
+            self._cfile = _open_ex(self._path, backend or "auto", validation, prefetch)
         self._format = lib.tenzor_file_format(self._cfile.ptr)
         self._baseline = self._references()
 
@@ -246,6 +299,7 @@ class safe_open:
         self._path = "<bytes>"
         self._mm = None
         self._metadata = None
+        self._typed = None
         self._entries = None
         base = np.frombuffer(data, np.uint8)
         status, cf = _open_buffer(base, None)
@@ -404,6 +458,60 @@ class safe_open:
             self._metadata = string_at(p.value, n.value).decode("utf-8")
         return self._metadata
 
+    def metadata_keys(self) -> List[str]:
+        """Metadata keys in file order (GGUF KV pairs, top-level JSON keys),
+        without building the JSON text of the values."""
+        return self._meta().keys()
+
+    def metadata_value(self, key: str) -> Any:
+        """One metadata value, typed (``tenzor_meta_*``): ``int``, ``float``,
+        ``bool``, ``str``, ``None``, a ``list`` of ``str`` for string arrays
+        (a GGUF vocabulary), a read-only numpy array viewing the file for
+        numeric arrays, and nested JSON values parsed. ``KeyError`` when absent."""
+        meta = self._meta()
+        index = meta.find(key)
+        if index is None:
+            raise KeyError(f"{self._path}: no metadata key {key!r}")
+        value = meta.value(index)
+        if value is _meta.NESTED:  # a GGUF array of arrays: only in the JSON text
+            value = json.loads(self.metadata_json())[key]
+        return value
+
+    def _meta(self) -> Any:
+        cf = self._handle()
+        if self._typed is None:
+            self._typed = _meta.Metadata(cf.ptr, self._path, cf, lambda p, n: self._bytes(cf, p, n))
+        return self._typed
+
+    @property
+    def backend(self) -> Tuple[str, str]:
+        """(backend, why): how tensor bytes reach memory. Files opened with
+        ``backend=`` say what the library picked ("mmap", "read", "direct")
+        and why; by default safe_open maps the file with Python's ``mmap``
+        ("python-mmap")."""
+        cf = self._handle()
+        if self._mm is not None or self._path == "<bytes>":
+            return ("python-mmap" if self._mm is not None else "memory",
+                    "mapped by Python and validated with tenzor_open_memory")
+        b, why = c_uint32(), c_char_p()
+        check(lib.tenzor_file_backend(cf.ptr, byref(b), byref(why)), self._path)
+        return _BACKEND_NAMES.get(b.value, str(b.value)), (why.value or b"").decode("utf-8")
+
+    def read_into(self, name: str, out: Any) -> int:
+        """Copies the bytes of ``name`` into ``out`` (a writable, contiguous
+        buffer at least as large: a numpy array, ``bytearray``, pinned
+        staging memory...) with ``tenzor_read_tensor``; with the ``read`` and
+        ``direct`` backends the bytes go from the file straight there.
+        Returns the tensor's size in bytes."""
+        cf = self._handle()
+        if not isinstance(name, str) or "\0" in name:
+            raise KeyError(f"{self._path}: no tensor named {name!r}")
+        ptr, cap = _writable_address(out)
+        size = c_size_t()
+        check(lib.tenzor_read_tensor(cf.ptr, name.encode("utf-8"), ptr or None, cap, byref(size)),
+              self._path)
+        return size.value
+
     def tensor_info(self, name: str) -> TensorInfo:
         """dtype, logical shape, size, offset, alignment and checksum of ``name``."""
         return self._info(self._lookup(self._handle(), name))
@@ -431,8 +539,6 @@ class safe_open:
         one was interrupted): ``verify`` names the stale tensors and
         ``tenzor.rehash`` repairs it."""
         cf = self._handle()
-        if not _lib.has("tenzor_file_edit_interrupted"):
-            return False
         return bool(lib.tenzor_file_edit_interrupted(cf.ptr))
 
     def verify(self) -> None:
@@ -456,11 +562,69 @@ class safe_open:
         return self._make(cf, *e)
 
     def get_slice(self, name: str) -> "TensorSlice":
-        """A sliceable view of ``name``: ``f.get_slice("w")[0:2]``; its shape
-        and dtype are known before any indexing (as safetensors' slice)."""
+        """A sliceable handle on ``name``: ``f.get_slice("w")[0:2]``; its
+        shape and dtype are known before any indexing (as safetensors'
+        slice), and indexing reads only what it selects (see
+        :class:`TensorSlice`)."""
         cf = self._handle()
         f = self._lookup(cf, name)
-        return TensorSlice(self._make(cf, *_entry(f)), self._info(f))
+        return TensorSlice(self, cf, _name_of(f), self._info(f))
+
+    def get_rows(self, name: str, start: int, stop: int) -> Any:
+        """Rows ``[start, stop)`` of the outermost dimension of ``name`` as a
+        zero-copy view (``tenzor_get_tensor_rows``): with the ``read`` and
+        ``direct`` backends only the pages of those rows are read. Bounds
+        are not clamped: ``start > stop`` or ``stop`` past the rows raises
+        ``OutOfRangeError`` (an ``IndexError``); a cut inside a block of a
+        block type raises ``UnsupportedError``."""
+        cf = self._handle()
+        t = _lib.Tensor()
+        check(lib.tenzor_get_tensor_rows(cf.ptr, _c_name(self._path, name), start, stop, byref(t)),
+              self._path)
+        return self._make(cf, *_entry(_decode(t)))
+
+    def read_slice(self, name: str, start: Sequence[int], stop: Sequence[int]) -> Any:
+        """The hyper-rectangle ``start[d]:stop[d]`` of every dimension of
+        ``name`` (numpy's ``a[s0:e0, s1:e1, ...]``) as a new contiguous array
+        (``tenzor_read_slice``: one copy or read per contiguous run of the
+        file; the rest of the tensor is not read). Bounds are not clamped: a
+        rank mismatch, ``start > stop`` or ``stop`` past a dimension raises
+        ``OutOfRangeError`` (an ``IndexError``); a cut inside a block of a
+        block type raises ``UnsupportedError`` naming the block size."""
+        cf = self._handle()
+        info = self._info(self._lookup(cf, name))
+        return self._read_box(cf, info.name, _dtypes.CODES[info.dtype], list(start), list(stop))
+
+    def _read_box(self, cf: _CFile, name: str, code: int, start: List[int], stop: List[int]) -> Any:
+        n = len(start)
+        if n > 8 or len(stop) != n or any(v < 0 for v in (*start, *stop)):
+            raise OutOfRangeError(
+                f"{self._path}: tensor {name!r}: start {start} and stop {stop} are not bounds "
+                "of a tensor (one non-negative pair per dimension)"
+            )
+        a, e = (c_uint64 * max(n, 1))(*start), (c_uint64 * max(n, 1))(*stop)
+        cname, size = _c_name(self._path, name), c_size_t()
+        check(lib.tenzor_read_slice(cf.ptr, cname, a, e, n, None, 0, byref(size)), self._path)
+        raw = np.empty(size.value, np.uint8)
+        if size.value:
+            check(lib.tenzor_read_slice(cf.ptr, cname, a, e, n, raw.ctypes.data, size.value,
+                                        byref(size)), self._path)
+        shape = tuple(y - x for x, y in zip(start, stop))
+        return self._fresh(raw, code, shape)
+
+    def _fresh(self, raw: np.ndarray, code: int, shape: Tuple[int, ...]) -> Any:
+        """A fresh array (numpy or torch) over the bytes ``raw`` owns."""
+        if self._framework == "pt":
+            import torch
+
+            dtype, shape = self._torch_layout(code, shape, raw.nbytes)
+            out = torch.frombuffer(raw, dtype=dtype).view(shape) if raw.nbytes else \
+                torch.empty(shape, dtype=dtype)
+            return out if self._device in ("cpu", None) else out.to(self._device)
+        dtype = _dtypes.TYPED[code] if code < 512 else None
+        if dtype is None:
+            return raw.reshape(_dtypes.raw_shape(shape, raw.nbytes))
+        return raw.view(dtype).reshape(shape)
 
     def get_tensors(self) -> Dict[str, Any]:
         """Every tensor, in file order, as views."""
@@ -474,6 +638,8 @@ class safe_open:
 
     def _bytes(self, cf: _CFile, ptr: int, size: int) -> np.ndarray:
         """A tensor's bytes as a flat uint8 array viewing the file."""
+        if size == 0:
+            return np.empty(0, np.uint8)
         base = self._base
         if base is not None:
             off = ptr - self._base_ptr
@@ -495,7 +661,9 @@ class safe_open:
             return raw.reshape(_dtypes.raw_shape(shape, size))
         return raw.view(dtype).reshape(shape)
 
-    def _torch_view(self, cf: _CFile, code: int, shape: Tuple[int, ...], ptr: int, size: int) -> Any:
+    @staticmethod
+    def _torch_layout(code: int, shape: Tuple[int, ...], size: int) -> Tuple[Any, Tuple[int, ...]]:
+        """The torch dtype and shape a tensor of ``code`` is handed out as."""
         from . import _torch_dtypes as td
         import torch
 
@@ -507,6 +675,12 @@ class safe_open:
                 dtype, shape = torch.uint8, _dtypes.raw_shape(shape, size)
             else:
                 shape = shape[:-1] + (shape[-1] // 2,)
+        return dtype, shape
+
+    def _torch_view(self, cf: _CFile, code: int, shape: Tuple[int, ...], ptr: int, size: int) -> Any:
+        import torch
+
+        dtype, shape = self._torch_layout(code, shape, size)
         if size == 0:
             out = torch.empty(shape, dtype=dtype)
         elif self._base is not None:
@@ -535,15 +709,31 @@ def _is_split_head(cf: _CFile) -> bool:
 
 class TensorSlice:
     """A tensor opened for slicing, like safetensors' ``PySafeSlice``:
-    ``get_shape()``, ``get_dtype()``, and ``[...]`` indexing. Basic indexing
-    (integers, slices, ``...``) returns views of the file, never copies; for
-    dtypes given as raw bytes it indexes the bytes array (rows of the outer
-    dimensions)."""
+    ``get_shape()``, ``get_dtype()``, and ``[...]`` indexing that reads only
+    what it selects:
 
-    __slots__ = ("_tensor", "_info")
+    * rows of the outermost dimension (``s[a:b]``, ``s[i]``, the other
+      dimensions whole) are zero-copy views of the file
+      (``tenzor_get_tensor_rows``; the ``read``/``direct`` backends read only
+      the pages of those rows);
+    * any other box of integers and step-1 slices (``s[:, 10:20]``,
+      ``s[..., 3]``) is a new contiguous array read with ``tenzor_read_slice``
+      (one copy or read per contiguous run; the rest is not read). Indices
+      count elements, also for block types (GGML quants, F4, F6), whose
+      blocks a slice may not cut (``UnsupportedError`` naming the block size);
+    * other indexing (steps, index arrays, ``None``) indexes the whole
+      tensor's view, as numpy does (for raw-byte dtypes: its bytes).
 
-    def __init__(self, tensor: Any, info: TensorInfo) -> None:
-        self._tensor = tensor
+    Slices clamp and integers wrap as in numpy (``IndexError`` when out of
+    bounds); :meth:`safe_open.get_rows` and :meth:`safe_open.read_slice`
+    take exact bounds and raise ``OutOfRangeError`` instead."""
+
+    __slots__ = ("_file", "_cf", "_name", "_info")
+
+    def __init__(self, file: safe_open, cf: _CFile, name: str, info: TensorInfo) -> None:
+        self._file = file
+        self._cf = cf  # keeps the handle (and the mapping) alive
+        self._name = name
         self._info = info
 
     def get_shape(self) -> List[int]:
@@ -559,10 +749,72 @@ class TensorSlice:
         return self._info
 
     def __len__(self) -> int:
-        return len(self._tensor)
+        if not self._info.shape:
+            raise TypeError("len() of a scalar (rank 0) tensor")
+        return self._info.shape[0]
+
+    def _whole(self) -> Any:
+        f = self._file
+        return f._make(self._cf, *_entry(f._lookup(self._cf, self._name)))
 
     def __getitem__(self, index: Any) -> Any:
-        return self._tensor[index]
+        shape = self._info.shape
+        box = _box(index, shape)
+        if box is None or self._name.startswith("#"):
+            return self._whole()[index]
+        start, stop, drop = box
+        f = self._file
+        if all(start[d] == 0 and stop[d] == shape[d] for d in range(1, len(shape))):
+            t = _lib.Tensor()
+            name = _c_name(f._path, self._name)
+            check(lib.tenzor_get_tensor_rows(self._cf.ptr, name, start[0], stop[0], byref(t)),
+                  f._path)
+            out = f._make(self._cf, *_entry(_decode(t)))
+        else:
+            out = f._read_box(self._cf, self._name, _dtypes.CODES[self._info.dtype], start, stop)
+        if drop:
+            out = out[tuple(0 if d in drop else slice(None) for d in range(len(shape)))]
+        return out
+
+
+def _c_name(path: str, name: str) -> bytes:
+    if not isinstance(name, str) or "\0" in name:
+        raise KeyError(f"{path}: no tensor named {name!r}")
+    return name.encode("utf-8", "surrogatepass")
+
+
+def _box(index: Any, shape: Tuple[int, ...]) -> Optional[Tuple[List[int], List[int], List[int]]]:
+    """(start, stop, axes indexed by an integer) when ``index`` selects a
+    box of ``shape`` with integers and step-1 slices (numpy's clamping and
+    wrapping applied); None for anything else, or for a scalar."""
+    items = index if isinstance(index, tuple) else (index,)
+    if not shape or sum(i is Ellipsis for i in items) > 1:
+        return None
+    if Ellipsis in items:
+        at = items.index(Ellipsis)
+        items = items[:at] + (slice(None),) * (len(shape) - len(items) + 1) + items[at + 1 :]
+    if len(items) > len(shape):
+        return None
+    start, stop, drop = [], [], []
+    for d, n in enumerate(shape):
+        item = items[d] if d < len(items) else slice(None)
+        if isinstance(item, slice):
+            if item.step not in (None, 1):
+                return None
+            a, e, _ = item.indices(n)
+            start.append(a)
+            stop.append(max(a, e))
+        elif isinstance(item, (bool, np.bool_, np.ndarray)) or not hasattr(item, "__index__"):
+            return None
+        else:
+            i = operator.index(item)
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for axis {d} with size {n}")
+            i %= n
+            start.append(i)
+            stop.append(i + 1)
+            drop.append(d)
+    return start, stop, drop
 
 
 def open_file(path: PathLike, framework: str = "np") -> safe_open:

@@ -107,7 +107,14 @@ _STATUS = c_uint32
 
 
 def _declare(name: str, restype, *argtypes) -> None:
-    fn = getattr(lib, name)
+    try:
+        fn = getattr(lib, name)
+    except AttributeError:
+        raise ImportError(
+            f"tenzor: {LIBRARY_PATH} has no {name}: it is an older libtenzor than this "
+            "package (reinstall with `pip install ./python`, or point TENZOR_LIBRARY at "
+            "a current build)"
+        ) from None
     fn.restype = restype
     fn.argtypes = list(argtypes)
 
@@ -132,86 +139,47 @@ _declare("tenzor_file_alignment", c_uint64, _FILE)
 _declare("tenzor_file_bytes", _STATUS, _FILE, POINTER(c_void_p), POINTER(c_size_t))
 _declare("tenzor_file_format", c_uint32, _FILE)
 _declare("tenzor_file_shard_count", c_size_t, _FILE)
+
+
+# (name, dtype, ndim, shape): the head of every add/reserve call, on the
+# writer and on the appender alike; add ends with (data, len), reserve with
+# the out-pointer to the reserved bytes.
+_TENSOR_HEAD = (c_char_p, c_uint32, c_size_t, POINTER(c_uint64))
+_ADD_TAIL = (c_void_p, c_size_t)
+_RESERVE_TAIL = (POINTER(c_void_p),)
 _declare("tenzor_writer_create", _STATUS, c_char_p, POINTER(WriterOptions), POINTER(_WRITER))
-_declare(
-    "tenzor_writer_add",
-    _STATUS,
-    _WRITER,
-    c_char_p,
-    c_uint32,
-    c_size_t,
-    POINTER(c_uint64),
-    c_void_p,
-    c_size_t,
-)
+_declare("tenzor_writer_add", _STATUS, _WRITER, *_TENSOR_HEAD, *_ADD_TAIL)
 _declare("tenzor_writer_set_metadata", _STATUS, _WRITER, c_char_p, c_size_t)
 _declare("tenzor_writer_finish", _STATUS, _WRITER)
 _declare("tenzor_writer_abort", None, _WRITER)
 
 
-# Editing in place (on main since the mutable-files work).
+# Editing in place (mode r+).
 _EDITOR = c_void_p  # tenzor_editor *
-if hasattr(lib, "tenzor_editor_open"):
-    _declare("tenzor_editor_open", _STATUS, c_char_p, POINTER(_EDITOR))
-    _declare("tenzor_editor_tensor_count", c_size_t, _EDITOR)
-    _declare("tenzor_editor_get_tensor", _STATUS, _EDITOR, c_char_p, POINTER(TensorMut))
-    _declare("tenzor_editor_get_tensor_at", _STATUS, _EDITOR, c_size_t, POINTER(TensorMut))
-    _declare("tenzor_editor_flush", _STATUS, _EDITOR)
-    _declare("tenzor_editor_close", _STATUS, _EDITOR)
-    _declare("tenzor_rehash", _STATUS, c_char_p)
-    _declare("tenzor_file_edit_interrupted", c_bool, _FILE)
+_declare("tenzor_editor_open", _STATUS, c_char_p, POINTER(_EDITOR))
+_declare("tenzor_editor_tensor_count", c_size_t, _EDITOR)
+_declare("tenzor_editor_get_tensor", _STATUS, _EDITOR, c_char_p, POINTER(TensorMut))
+_declare("tenzor_editor_get_tensor_at", _STATUS, _EDITOR, c_size_t, POINTER(TensorMut))
+_declare("tenzor_editor_flush", _STATUS, _EDITOR)
+_declare("tenzor_editor_close", _STATUS, _EDITOR)
+_declare("tenzor_rehash", _STATUS, c_char_p)
+_declare("tenzor_file_edit_interrupted", c_bool, _FILE)
 
 
 # Reserving tensors filled in place (the writer's zero-copy path).
-if hasattr(lib, "tenzor_writer_reserve"):
-    _declare(
-        "tenzor_writer_reserve",
-        _STATUS,
-        _WRITER,
-        c_char_p,
-        c_uint32,
-        c_size_t,
-        POINTER(c_uint64),
-        POINTER(c_void_p),
-    )
-    _declare("tenzor_writer_get_tensor", _STATUS, _WRITER, c_char_p, POINTER(Tensor))
+_declare("tenzor_writer_reserve", _STATUS, _WRITER, *_TENSOR_HEAD, *_RESERVE_TAIL)
+_declare("tenzor_writer_get_tensor", _STATUS, _WRITER, c_char_p, POINTER(Tensor))
 
 
 # Appending to an existing .tenzor (modes a / a+).
 _APPENDER = c_void_p  # tenzor_appender *
-if hasattr(lib, "tenzor_appender_open"):
-    _declare("tenzor_appender_open", _STATUS, c_char_p, POINTER(WriterOptions), POINTER(_APPENDER))
-    _declare(
-        "tenzor_appender_add",
-        _STATUS,
-        _APPENDER,
-        c_char_p,
-        c_uint32,
-        c_size_t,
-        POINTER(c_uint64),
-        c_void_p,
-        c_size_t,
-    )
-    _declare(
-        "tenzor_appender_reserve",
-        _STATUS,
-        _APPENDER,
-        c_char_p,
-        c_uint32,
-        c_size_t,
-        POINTER(c_uint64),
-        POINTER(c_void_p),
-    )
-    _declare("tenzor_appender_set_metadata", _STATUS, _APPENDER, c_char_p, c_size_t)
-    _declare("tenzor_appender_get_tensor", _STATUS, _APPENDER, c_char_p, POINTER(Tensor))
-    _declare("tenzor_appender_commit", _STATUS, _APPENDER)
-    _declare("tenzor_appender_abort", None, _APPENDER)
-
-
-def has(name: str) -> bool:
-    """Whether the loaded library exports the C function ``name`` (the ABI
-    only grows, so newer functions are looked up before use)."""
-    return hasattr(lib, name)
+_declare("tenzor_appender_open", _STATUS, c_char_p, POINTER(WriterOptions), POINTER(_APPENDER))
+_declare("tenzor_appender_add", _STATUS, _APPENDER, *_TENSOR_HEAD, *_ADD_TAIL)
+_declare("tenzor_appender_reserve", _STATUS, _APPENDER, *_TENSOR_HEAD, *_RESERVE_TAIL)
+_declare("tenzor_appender_set_metadata", _STATUS, _APPENDER, c_char_p, c_size_t)
+_declare("tenzor_appender_get_tensor", _STATUS, _APPENDER, c_char_p, POINTER(Tensor))
+_declare("tenzor_appender_commit", _STATUS, _APPENDER)
+_declare("tenzor_appender_abort", None, _APPENDER)
 
 
 def last_error() -> str:
@@ -225,3 +193,59 @@ def last_error() -> str:
 def version() -> str:
     """The loaded library's version string."""
     return lib.tenzor_version().decode()
+
+
+# Opening with options, and reading into caller memory (the loading API).
+class OpenOptions(Structure):
+    """``tenzor_open_options`` (versioned: ``size`` first)."""
+
+    _fields_ = [
+        ("size", c_size_t),
+        ("backend", c_uint32),
+        ("validation", c_uint32),
+        ("hints", c_uint32),
+        ("reserved", c_uint32),
+    ]
+
+
+_declare("tenzor_open_ex", _STATUS, c_char_p, POINTER(OpenOptions), POINTER(_FILE))
+_declare("tenzor_file_backend", _STATUS, _FILE, POINTER(c_uint32), POINTER(c_char_p))
+_declare("tenzor_read_tensor", _STATUS, _FILE, c_char_p, c_void_p, c_size_t, POINTER(c_size_t))
+
+# Slices: row views and hyper-rectangles.
+_declare("tenzor_get_tensor_rows", _STATUS, _FILE, c_char_p, c_uint64, c_uint64, POINTER(Tensor))
+_declare(
+    "tenzor_read_slice",
+    _STATUS,
+    _FILE,
+    c_char_p,
+    POINTER(c_uint64),
+    POINTER(c_uint64),
+    c_size_t,
+    c_void_p,
+    c_size_t,
+    POINTER(c_size_t),
+)
+
+
+# Typed metadata (GGUF key-value pairs, top-level JSON keys), zero-copy.
+class Str(Structure):
+    """``tenzor_str``: ``len`` UTF-8 bytes at ``ptr``, borrowed from the file."""
+
+    _fields_ = [("ptr", c_void_p), ("len", c_size_t)]
+
+
+_SIZE_P = POINTER(c_size_t)
+_declare("tenzor_meta_count", _STATUS, _FILE, _SIZE_P)
+_declare("tenzor_meta_find", _STATUS, _FILE, c_char_p, _SIZE_P)
+_declare("tenzor_meta_key", _STATUS, _FILE, c_size_t, POINTER(c_void_p), _SIZE_P)
+_declare("tenzor_meta_type", _STATUS, _FILE, c_size_t, POINTER(c_uint32))
+_declare("tenzor_meta_get_i64", _STATUS, _FILE, c_size_t, POINTER(ctypes.c_int64))
+_declare("tenzor_meta_get_u64", _STATUS, _FILE, c_size_t, POINTER(c_uint64))
+_declare("tenzor_meta_get_f64", _STATUS, _FILE, c_size_t, POINTER(ctypes.c_double))
+_declare("tenzor_meta_get_bool", _STATUS, _FILE, c_size_t, POINTER(c_bool))
+_declare("tenzor_meta_get_str", _STATUS, _FILE, c_size_t, POINTER(c_void_p), _SIZE_P)
+_declare("tenzor_meta_get_json", _STATUS, _FILE, c_size_t, POINTER(c_void_p), _SIZE_P)
+_declare("tenzor_meta_array_info", _STATUS, _FILE, c_size_t, POINTER(c_uint32), _SIZE_P)
+_declare("tenzor_meta_array_data", _STATUS, _FILE, c_size_t, POINTER(c_void_p), _SIZE_P)
+_declare("tenzor_meta_array_strs", _STATUS, _FILE, c_size_t, c_size_t, c_size_t, POINTER(Str))

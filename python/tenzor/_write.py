@@ -185,8 +185,6 @@ class _Sink:
         tenzor name ("F32", "Q4_0") or a numpy/torch dtype; raw-byte dtypes
         (F4, F6, GGML blocks) give a uint8 array shaped as ``safe_open``
         gives them."""
-        if not _lib.has(self._RESERVE):
-            raise _errors.UnsupportedError(f"this libtenzor has no {self._RESERVE}")
         name_b = _name_bytes(name)
         code = _dtypes.code_of(dtype)
         shape = [int(d) for d in shape]
@@ -337,8 +335,6 @@ class Appender(_Sink):
     _ABORT = "tenzor_appender_abort"
 
     def __init__(self, path: PathLike, alignment: int = DEFAULT_ALIGNMENT) -> None:
-        if not _lib.has("tenzor_appender_open"):
-            raise _errors.UnsupportedError("this libtenzor has no appending API (tenzor_appender_open)")
         opts = _lib.WriterOptions(alignment=_alignment(alignment))
         self._start(path, lambda p, out: lib.tenzor_appender_open(p, byref(opts), out))
 

@@ -8,10 +8,6 @@ import tenzor.numpy
 
 from conftest import run_python
 
-pytestmark = pytest.mark.skipif(
-    not tenzor._lib.has("tenzor_editor_open"), reason="libtenzor without the editing API"
-)
-
 
 @pytest.fixture()
 def model(tmp_path):

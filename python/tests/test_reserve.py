@@ -11,10 +11,6 @@ import tenzor
 import tenzor.numpy
 from tenzor import _lib
 
-pytestmark = pytest.mark.skipif(
-    not _lib.has("tenzor_writer_reserve"), reason="libtenzor without tenzor_writer_reserve"
-)
-
 
 def _fill(w):
     a = w.reserve("big", "F32", (512, 256))
@@ -78,7 +74,6 @@ def test_an_exception_leaves_no_file_once_the_arrays_are_gone(tmp_path):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["keep.tenzor"]
 
 
-@pytest.mark.skipif(not _lib.has("tenzor_appender_open"), reason="libtenzor without the appender")
 def test_appending_adds_and_replaces_tensors_while_readers_keep_the_old_content(tmp_path):
     p = tmp_path / "a.tenzor"
     tenzor.numpy.save_file({"w": np.ones(4, np.float32), "b": np.zeros(2, np.int8)}, p,
@@ -103,7 +98,6 @@ def test_appending_adds_and_replaces_tensors_while_readers_keep_the_old_content(
         assert f.alignment == 4096
 
 
-@pytest.mark.skipif(not _lib.has("tenzor_appender_open"), reason="libtenzor without the appender")
 def test_an_aborted_append_leaves_the_committed_content(tmp_path):
     p = tmp_path / "c.tenzor"
     with tenzor.open_append(p) as a:  # creates the file

@@ -44,12 +44,12 @@ pub fn compact(path: impl AsRef<Path>) -> Result<CompactStats> {
         .in_file(path));
     }
     let bytes_before = f.as_bytes().len() as u64;
-    let src = source(&f);
+    let src = source(&f)?;
     let opts = ConvertOptions {
         alignment: Some(f.alignment()),
         max_shard_size: None,
     };
-    let total = src.tensors.iter().map(|t| t.data.len() as u64).sum();
+    let total = src.tensors.iter().map(|t| t.len).sum();
     write_tenzor(
         &src.tensors,
         &src.metadata,

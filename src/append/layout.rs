@@ -56,6 +56,7 @@ pub struct Slot {
 
 impl Slot {
     /// The slot's 64 bytes, with its own checksum.
+    #[cfg(feature = "write")]
     pub fn encode(&self) -> [u8; SLOT_SIZE] {
         let mut s = [0u8; SLOT_SIZE];
         s[..8].copy_from_slice(&SLOT_MAGIC);
@@ -140,6 +141,7 @@ impl RegionHeader {
     }
 
     /// Writes the header into the first 64 bytes of `r`.
+    #[cfg(feature = "write")]
     pub fn encode(&self, r: &mut [u8]) {
         r[..8].copy_from_slice(&REGION_MAGIC);
         r[reg::GENERATION..][..8].copy_from_slice(&self.generation.to_le_bytes());

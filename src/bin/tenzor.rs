@@ -150,7 +150,7 @@ fn run(cmd: Cmd) -> tenzor::Result<()> {
         Cmd::Verify { file, backend } => {
             let f = open(&file, backend)?;
             f.verify()?;
-            let bytes: u64 = f.iter().map(|t| t.data().len() as u64).sum();
+            let bytes = f.data_bytes();
             let what = match f.format() {
                 tenzor::Format::TenzorLegacy => "structure checked (legacy file: no checksums)",
                 _ if f.edit_interrupted() => {
@@ -320,18 +320,21 @@ fn info(file: PathBuf, json: bool, backend: Option<tenzor::Backend>) -> tenzor::
     let f = open(&file, backend)?;
     let h = f.header();
     let meta = f.metadata()?;
+    // Listing needs only the index: with the read backends no tensor data
+    // is read.
+    let infos = f.try_infos().collect::<tenzor::Result<Vec<_>>>()?;
     if json {
-        let tensors: Vec<_> = f
+        let tensors: Vec<_> = infos
             .iter()
             .map(|t| {
                 serde_json::json!({
                     "name": t.display_name(),
-                    "hash": format!("{:#018x}", t.name_hash()),
-                    "dtype": t.dtype().name(),
-                    "shape": t.shape(),
-                    "bytes": t.data().len(),
-                    "offset": t.file_offset(),
-                    "checksum": t.checksum().map(|c| format!("{c:#018x}")),
+                    "hash": format!("{:#018x}", t.name_hash),
+                    "dtype": t.dtype.name(),
+                    "shape": t.shape,
+                    "bytes": t.size,
+                    "offset": t.file_offset,
+                    "checksum": t.checksum.map(|c| format!("{c:#018x}")),
                 })
             })
             .collect();
@@ -398,15 +401,15 @@ fn info(file: PathBuf, json: bool, backend: Option<tenzor::Backend>) -> tenzor::
         "  metadata {}",
         serde_json::to_string(&meta).expect("JSON values serialize")
     );
-    let rows: Vec<[String; 5]> = f
+    let rows: Vec<[String; 5]> = infos
         .iter()
         .map(|t| {
             [
                 t.display_name(),
-                t.dtype().to_string(),
-                format!("{:?}", t.shape()),
-                t.data().len().to_string(),
-                t.file_offset().to_string(),
+                t.dtype.to_string(),
+                format!("{:?}", t.shape),
+                t.size.to_string(),
+                t.file_offset.to_string(),
             ]
         })
         .collect();

@@ -72,7 +72,11 @@ impl FileHandle {
     }
 
     /// Writes the view of `t` to `out` (success is the only way out-params change).
-    fn give(&self, t: crate::Result<Tensor<'_>>, out: *mut tenzor_tensor) -> FfiResult<()> {
+    pub(super) fn give(
+        &self,
+        t: crate::Result<Tensor<'_>>,
+        out: *mut tenzor_tensor,
+    ) -> FfiResult<()> {
         let t = t.map_err(|e| self.fail(e))?;
         // SAFETY: `out` was checked non-NULL and points to caller memory.
         unsafe { out.write(tenzor_tensor::from_tensor(&t)) };

@@ -14,8 +14,11 @@
 //! Layout: `error` (statuses, last error), `panic` (the boundary), `types`
 //! (handles, views, dtype numbers), `file` (reading), `meta` (typed
 //! metadata by key), `writer` (writing), `editor` (editing in place),
-//! `appender` (appending);
-//! the few stateless functions live here.
+//! `appender` (appending), `load` (open options, reads into caller
+//! memory, hints), `slice` (row views and hyper-rectangle reads);
+//! the few stateless functions live here. Built without feature `write`,
+//! `without_write` replaces `writer`, `editor` and `appender` (and
+//! `tenzor_convert`) with functions that fail with `TENZOR_ERR_UNSUPPORTED`.
 
 #![allow(non_camel_case_types)]
 
@@ -23,18 +26,24 @@ use std::ffi::{c_char, CStr, CString};
 use std::path::Path;
 use std::sync::OnceLock;
 
+#[cfg(feature = "write")]
 pub mod appender;
+#[cfg(feature = "write")]
 pub mod editor;
 pub mod error;
 pub mod file;
 pub mod load;
 pub mod meta;
 mod panic;
+pub mod slice;
 pub mod types;
+#[cfg(not(feature = "write"))]
+mod without_write;
+#[cfg(feature = "write")]
 pub mod writer;
 
-use error::{tenzor_status, Failure, FfiResult};
-use panic::{ffi_status, ffi_value};
+use error::{Failure, FfiResult};
+use panic::ffi_value;
 use types::{dtype_from_c, tenzor_dtype};
 
 /// Returns `TENZOR_ERR_NULL_ARGUMENT` naming the first NULL pointer argument.
@@ -169,12 +178,13 @@ pub unsafe extern "C" fn tenzor_hash_name(name: *const c_char, len: usize) -> u6
 ///
 /// # Safety
 /// `input` and `output` must be NULL or C strings.
+#[cfg(feature = "write")]
 #[no_mangle]
 pub unsafe extern "C" fn tenzor_convert(
     input: *const c_char,
     output: *const c_char,
-) -> tenzor_status {
-    ffi_status("tenzor_convert", || {
+) -> error::tenzor_status {
+    panic::ffi_status("tenzor_convert", || {
         non_null!(input, output);
         // SAFETY: non-NULL C strings, per the contract.
         let (i, o) = unsafe { (path_arg(input, "input")?, path_arg(output, "output")?) };
@@ -239,7 +249,7 @@ mod tests {
             DuplicateName,
             Unsupported,
         ] {
-            assert_ne!(error::status_of(k), tenzor_status::TENZOR_OK);
+            assert_ne!(error::status_of(k), error::tenzor_status::TENZOR_OK);
         }
     }
 }

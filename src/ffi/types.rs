@@ -313,6 +313,7 @@ pub struct tenzor_tensor_mut {
     pub position: usize,
 }
 
+#[cfg(feature = "write")]
 impl tenzor_tensor_mut {
     /// The writable C view of `t`, whose data starts at `data`.
     pub(crate) fn from_tensor(t: &Tensor<'_>, data: *mut u8) -> tenzor_tensor_mut {
@@ -350,6 +351,7 @@ pub struct tenzor_writer_options {
     pub reserve_metadata_bytes: u64,
 }
 
+#[cfg(feature = "write")]
 impl tenzor_writer_options {
     /// The core options, with defaults for the zero fields.
     pub(crate) fn to_core(self) -> crate::WriterOptions {

@@ -6,14 +6,21 @@
 mod batch;
 pub mod bench;
 mod fs;
+mod gather;
 mod hints;
 mod pread;
 mod store;
+mod stream;
+#[cfg(feature = "write")]
+mod write_behind;
 
 pub(crate) use batch::{read_segments, Segment};
 pub use batch::{BatchOptions, ReadRequest};
+pub(crate) use gather::{gather, Run};
 pub use pread::IoStats;
 pub(crate) use store::Store;
+#[cfg(feature = "write")]
+pub(crate) use write_behind::WriteBehind;
 
 /// How tensor bytes are brought into memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

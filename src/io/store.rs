@@ -69,6 +69,15 @@ impl<'a> Store<'a> {
         }
     }
 
+    /// True when `bytes()` holds the file's bytes for the range (always but
+    /// for the read backends' pages not read yet).
+    pub fn resident(&self, offset: u64, len: u64) -> bool {
+        match self {
+            Store::Loaded(l) => l.is_loaded(offset, len),
+            _ => true,
+        }
+    }
+
     /// The positioned reader, for files opened from a path.
     pub fn reader(&self) -> Option<&Reader> {
         match self {
@@ -162,7 +171,7 @@ impl Loaded {
         first..end.div_ceil(ALIGN)
     }
 
-    fn is_loaded(&self, offset: u64, len: u64) -> bool {
+    pub(super) fn is_loaded(&self, offset: u64, len: u64) -> bool {
         self.page_span(offset, len).all(|p| self.page_loaded(p))
     }
 

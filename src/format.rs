@@ -206,8 +206,15 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Number of elements of a shape, or `None` on overflow.
+/// Number of elements of a shape, or `None` on overflow. A shape with a
+/// zero dimension has no elements whatever the others are and in whatever
+/// order they come (GGUF lists dimensions innermost first, .tenzor and
+/// safetensors outermost first: the same tensor must not overflow in one
+/// order and not the other).
 pub fn numel(shape: &[u64]) -> Option<u64> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
     shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))
 }
 
@@ -250,5 +257,8 @@ mod tests {
         assert_eq!(numel(&[]), Some(1));
         assert_eq!(numel(&[3, 0]), Some(0));
         assert_eq!(numel(&[1 << 32, 1 << 32]), None);
+        // A zero dimension anywhere: no elements, in either order.
+        assert_eq!(numel(&[1 << 40, 1 << 40, 0]), Some(0));
+        assert_eq!(numel(&[0, 1 << 40, 1 << 40]), Some(0));
     }
 }

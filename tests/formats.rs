@@ -521,6 +521,10 @@ fn a_zero_dimension_beside_huge_ones_converts_to_every_format() {
         let f = TensorFile::open(&out).unwrap_or_else(|e| panic!("{ext}: {e}"));
         f.verify().unwrap();
         let t = f.get("z").unwrap();
-        assert_eq!((t.shape(), t.numel(), t.data().len()), (&shape[..], 0, 0), "{ext}");
+        assert_eq!(
+            (t.shape(), t.numel(), t.data().len()),
+            (&shape[..], 0, 0),
+            "{ext}"
+        );
     }
 }

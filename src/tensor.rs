@@ -89,7 +89,7 @@ impl<'a> Tensor<'a> {
     pub fn numel(&self) -> u64 {
         // Checked at open: overflows nowhere, but a shape with a zero
         // dimension may hold others whose running product would.
-        crate::format::numel(self.shape()).unwrap_or(0)
+        crate::format::numel_any_order(self.shape()).unwrap_or(0)
     }
 
     /// The raw bytes, borrowed from the file.

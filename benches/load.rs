@@ -1,7 +1,8 @@
 //! The loading targets of issue 8, side by side in one run: open + one
 //! lookup (full and lazy validation) against the safetensors crate and the
 //! operating system's floor, at 100 to 100,000 tensors. Prints medians and
-//! ratios. `scripts/bench_load.sh` adds the 2 GiB load/verify/convert rows.
+//! ratios. `scripts/bench_load.py` runs it repeatedly and adds the 2 GiB
+//! load/verify/convert rows.
 //!
 //! `cargo bench --bench load` (TENZOR_BENCH_QUICK=1 for a smoke run).
 
@@ -55,13 +56,23 @@ fn main() {
         Err(_) if quick => vec![100, 1000],
         Err(_) => vec![100, 1_000, 10_000, 100_000],
     };
-    if let Ok(n) = std::env::var("TENZOR_PROFILE_FULL_OPEN") {
-        // For `perf record`: nothing but full opens of an N-tensor file.
+    for (var, validation) in [
+        ("TENZOR_PROFILE_FULL_OPEN", Validation::Full),
+        ("TENZOR_PROFILE_LAZY_OPEN", Validation::Lazy),
+    ] {
+        let Ok(n) = std::env::var(var) else { continue };
+        // For `perf record` / `perf stat`: nothing but opens + 1 lookup of
+        // an N-tensor file.
         let n: usize = n.parse().expect("a tensor count");
         let (_, tz) = make_pair(dir.path(), n);
         let target = name(n / 2);
-        for _ in 0..2000 {
-            let f = TensorFile::open(&tz).unwrap();
+        let opts = OpenOptions {
+            validation,
+            ..Default::default()
+        };
+        let runs = std::env::var("TENZOR_PROFILE_RUNS").map_or(2000, |r| r.parse().unwrap());
+        for _ in 0..runs {
+            let f = TensorFile::open_with(&tz, &opts).unwrap();
             black_box(f.get(&target).unwrap().data().as_ptr());
         }
         return;

@@ -1,6 +1,7 @@
 /* Slices: tenzor_get_tensor_rows (zero-copy row views) and
  * tenzor_read_slice (hyper-rectangles into caller memory), on every
- * backend, against nested loops over the whole tensor; their errors. */
+ * backend, against nested loops over the whole tensor; their errors;
+ * tenzor_get_tensor_info (a description, nothing read). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +112,21 @@ static void rows_are_views(const tenzor_file *f, const uint16_t *values) {
           before.shape[0] == rows.shape[0] && before.file_offset == rows.file_offset);
 }
 
+static void info_reads_nothing(const tenzor_file *f) {
+    tenzor_tensor info, whole;
+    CHECK_OK(tenzor_get_tensor_info(f, "u16", &info));
+    CHECK(info.data == NULL && info.alignment == 0);
+    CHECK(info.ndim == 3 && info.shape[0] == D0 && info.shape[2] == D2);
+    CHECK(info.size == sizeof(uint16_t) * D0 * D1 * D2 && info.dtype == TENZOR_DTYPE_U16);
+    CHECK(strcmp(info.name, "u16") == 0);
+    CHECK_OK(tenzor_get_tensor(f, "u16", &whole));
+    CHECK(info.checksum == whole.checksum && info.has_checksum && whole.has_checksum);
+    CHECK(info.file_offset == whole.file_offset && info.position == whole.position);
+    CHECK_FAILS(tenzor_get_tensor_info(f, "nope", &info), TENZOR_ERR_NOT_FOUND, "nope", NULL);
+    CHECK(info.data == NULL && info.size == whole.size); /* untouched */
+    CHECK_STATUS(tenzor_get_tensor_info(f, "u16", NULL), TENZOR_ERR_NULL_ARGUMENT);
+}
+
 static void slice_errors(const tenzor_file *f) {
     const uint64_t a[3] = {0, 0, 0}, e[3] = {1, 1, D2 + 1}, rev[3] = {1, 0, 0};
     const uint64_t qa[2] = {0, 16}, qe[2] = {4, 48}, qa_ok[2] = {1, 32}, qe_ok[2] = {3, 64};
@@ -165,6 +181,7 @@ void test_slice(void) {
         slices_match_loops(f, values);
         rows_are_views(f, values);
         slice_errors(f);
+        info_reads_nothing(f);
         tenzor_close(f);
     }
     free(values);

@@ -46,7 +46,8 @@
 #define TENZOR_VERSION_PATCH 0
 
 /**
- * Start reading all tensor data in the background at open.
+ * Start reading all tensor data in the background at open (see
+ * `tenzor_prefetch`).
  */
 #define TENZOR_HINT_PREFETCH 1
 
@@ -236,7 +237,7 @@ typedef struct tenzor_tensor {
      */
     uint64_t shape[TENZOR_MAX_DIMS];
     /**
-     * The tensor's bytes, inside the mapping (never NULL, even when `size` is 0).
+     * The tensor's bytes, inside the mapping (never NULL, even when `size` is 0; NULL only from `tenzor_get_tensor_info`, which reads nothing).
      */
     const void *data;
     /**
@@ -1197,8 +1198,12 @@ tenzor_status tenzor_metadata(const struct tenzor_file *file, const char **json,
 
 /**
  * Recomputes every tensor's checksum (reads all data). Returns
- * `TENZOR_ERR_CHECKSUM` with the tensor named in the message on a mismatch.
- * Legacy v1 files carry no checksums: for them this always succeeds.
+ * `TENZOR_ERR_CHECKSUM` with the tensor named in the message on a mismatch
+ * (the first bad tensor in position order). Tensors are hashed on up to 4
+ * threads, streamed through a few MiB per thread: the handle's memory is
+ * not filled with the `read`/`direct` backends, and hashed mapped pages
+ * leave the process's resident set. Legacy v1 files carry no checksums:
+ * for them this always succeeds.
  *
  * # Safety
  * `file` must be NULL or an open handle.
@@ -1331,7 +1336,10 @@ tenzor_status tenzor_read_batch(const struct tenzor_file *file, const struct ten
 
 /**
  * Asks the kernel to start reading the tensor called `name` (NULL: all
- * tensors) in the background, and returns at once.
+ * tensors) in the background, and returns at once. With the mmap backend
+ * a background thread populates the pages (`MADV_POPULATE_READ`, or
+ * `MADV_WILLNEED` on kernels before 5.14) for ranges of 1 MiB or more;
+ * `tenzor_close` cancels it and waits for at most one 8 MiB step.
  *
  * # Safety
  * `file` NULL or an open handle; `name` NULL or a C string.
@@ -1515,6 +1523,25 @@ tenzor_status tenzor_meta_array_str(const struct tenzor_file *file, size_t index
  * `tenzor_str`s.
  */
 tenzor_status tenzor_meta_array_strs(const struct tenzor_file *file, size_t index, size_t first, size_t count, struct tenzor_str *out);
+
+/**
+ * Describes the tensor called `name` without reading its data, whatever
+ * the backend: what to allocate before `tenzor_read_tensor` or
+ * `tenzor_read_slice` (with READ/DIRECT, `tenzor_get_tensor` would read the
+ * whole tensor into the handle's memory first).
+ *
+ * On success `*out` holds what `tenzor_get_tensor` gives (name, dtype,
+ * shape, size, checksum, file offset, position) but `data`, which is NULL,
+ * and `alignment`, which is 0: there are no bytes to point to. The name
+ * pointer is borrowed from the file, valid until `tenzor_close`. On
+ * failure `*out` is unmodified (`TENZOR_ERR_NOT_FOUND` for an unknown
+ * name; under LAZY validation a bad entry fails here too).
+ *
+ * # Safety
+ * `file` NULL or an open handle; `name` NULL or a C string; `out` NULL or
+ * writable.
+ */
+tenzor_status tenzor_get_tensor_info(const struct tenzor_file *file, const char *name, struct tenzor_tensor *out);
 
 /**
  * A view of rows `[start, stop)` of the outermost dimension of the tensor

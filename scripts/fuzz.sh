@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(read c_abi roundtrip convert safetensors_diff shard_index lazy lite_diff mutable)
+TARGETS=(read c_abi roundtrip convert safetensors_diff shard_index lazy lite_diff mutable slice)
 # .tenzor files are at least 8 KiB (the index starts on a 4 KiB page).
 MAX_LEN=32768
 FUZZ_ARGS=(-max_len=$MAX_LEN -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=20

@@ -87,7 +87,11 @@ impl<'a> TensorFile<'a> {
     }
 
     /// Asks the kernel to start reading a tensor (`Some(name)`) or all
-    /// tensors (`None`) in the background; returns at once.
+    /// tensors (`None`) in the background; returns at once. With `mmap`, a
+    /// background thread populates the pages of ranges of 1 MiB or more
+    /// (`MADV_POPULATE_READ`; `MADV_WILLNEED` on kernels before 5.14); the
+    /// handle cancels and joins it at close (waiting for at most one 8 MiB
+    /// step), so no thread outlives the mapping.
     pub fn prefetch(&self, name: Option<&str>) -> Result<()> {
         self.hint(name, Hint::Prefetch)
     }

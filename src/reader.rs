@@ -898,8 +898,20 @@ impl<'a> TensorFile<'a> {
         })
     }
 
+    /// What the index says about the tensor called `name`, without reading
+    /// its data (whatever the backend): what to allocate before
+    /// [`TensorFile::read_tensor`] or [`TensorFile::read_slice`].
+    pub fn try_info(&self, name: &str) -> Result<TensorInfo<'_>> {
+        self.owner_of(name).map(|(_, t)| TensorInfo::of(&t))
+    }
+
     /// Recomputes every tensor checksum (reads all data) and, for .tenzor,
-    /// checks that the padding between tensors is zero. Formats without
+    /// checks that the padding between tensors is zero. Tensors are hashed
+    /// on up to 4 threads, each streaming its tensor through a few MiB
+    /// (mapped pages are dropped from the process once hashed; the read
+    /// backends read into a small buffer, not the handle's memory), so the
+    /// resident size stays bounded whatever the file's size. The error
+    /// names the first bad tensor in position order. Formats without
     /// checksums (legacy .tenzor, safetensors, GGUF) were fully checked for
     /// structure at open; for them this succeeds without reading data.
     ///

@@ -110,6 +110,11 @@ fn mutable() {
     replay("mutable");
 }
 
+#[test]
+fn slice() {
+    replay("slice");
+}
+
 /// The re-signing that gets mutated .tenzor files past the header checksum
 /// does what it says: a file whose stored checksum is wrong opens again
 /// once re-signed.

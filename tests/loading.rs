@@ -513,3 +513,60 @@ fn verify_names_the_first_bad_tensor_and_streams_the_read_backends() {
         }
     }
 }
+
+/// Threads of this process named like the prefetch threads.
+#[cfg(target_os = "linux")]
+fn prefetch_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|c| c.trim() == "tenzor-prefetch")
+        .count()
+}
+
+/// Prefetch of a mapped file runs on background threads: the handle can be
+/// closed at once, from any thread, and no prefetch thread outlives it
+/// (each is cancelled and joined before the unmap); bytes read while they
+/// run are the file's.
+#[cfg(target_os = "linux")]
+#[test]
+fn asynchronous_prefetch_threads_end_with_their_handle() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let p = dir.path().join("prefetch.tenzor");
+    let mut w = Writer::create(&p, WriterOptions::default()).unwrap();
+    let tensors: Vec<Vec<u8>> = (0..10u8)
+        .map(|i| (0..(4 << 20) + 1).map(|j: u32| j as u8 ^ i).collect())
+        .collect();
+    for (i, t) in tensors.iter().enumerate() {
+        w.add_tensor(&format!("t{i}"), DType::U8, &[t.len() as u64], t)
+            .unwrap();
+    }
+    w.finish().unwrap();
+    let o = OpenOptions {
+        backend: Backend::Mmap,
+        prefetch: true,
+        ..Default::default()
+    };
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for round in 0..10 {
+                    let f = TensorFile::open_with(&p, &o).unwrap();
+                    f.prefetch(None).unwrap();
+                    f.prefetch(Some("t3")).unwrap();
+                    if round % 2 == 0 {
+                        for (i, t) in tensors.iter().enumerate() {
+                            let name = format!("t{i}");
+                            assert_eq!(f.get(&name).unwrap().data(), &t[..]);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(
+        prefetch_threads(),
+        0,
+        "a prefetch thread outlived its handle"
+    );
+}

@@ -375,6 +375,16 @@ fn read_backends_read_only_what_a_slice_needs() {
     for backend in [Backend::Read, Backend::Direct] {
         let f = open(&p, backend);
         let before = f.io_stats();
+        let info = f.try_info("w").unwrap();
+        assert_eq!(
+            (info.shape.as_slice(), info.size),
+            (&[rows, cols][..], rows * cols)
+        );
+        assert_eq!(
+            f.io_stats(),
+            before,
+            "{backend:?}: a description reads nothing"
+        );
         let read = |f: &TensorFile<'_>| {
             let s = f.io_stats();
             s.buffered_bytes + s.direct_bytes - before.buffered_bytes - before.direct_bytes

@@ -18,6 +18,7 @@ pub mod read;
 pub mod roundtrip;
 pub mod safetensors_diff;
 pub mod shard_index;
+pub mod slice;
 
 /// A target's body: arbitrary bytes in, a panic on a finding.
 pub type Body = fn(&[u8]);
@@ -34,4 +35,5 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("lazy", lazy::lazy),
     ("lite_diff", lite_diff::lite_diff),
     ("mutable", mutable::mutable),
+    ("slice", slice::slice),
 ];

@@ -91,7 +91,8 @@ class TensorInfo(NamedTuple):
     nbytes: int
     #: offset of the data in its file (in its shard, for a shard set)
     file_offset: int
-    #: largest power of two (up to 65536) dividing the data's address
+    #: largest power of two (up to 65536) dividing the data's address (0 in
+    #: ``get_slice(...).info`` of handles the library opened: nothing was read)
     alignment: int
     #: stored xxh3-64 of the data, or None when the format has none
     checksum: Optional[int]
@@ -567,7 +568,15 @@ class safe_open:
         slice), and indexing reads only what it selects (see
         :class:`TensorSlice`)."""
         cf = self._handle()
-        f = self._lookup(cf, name)
+        if self._base is None and not (isinstance(name, str) and name.startswith("#")):
+            # Opened by the library: describe without reading (the read
+            # backends would read the whole tensor for a lookup).
+            t = _lib.Tensor()
+            check(lib.tenzor_get_tensor_info(cf.ptr, _c_name(self._path, name), byref(t)),
+                  self._path)
+            f = _decode(t)
+        else:
+            f = self._lookup(cf, name)
         return TensorSlice(self, cf, _name_of(f), self._info(f))
 
     def get_rows(self, name: str, start: int, stop: int) -> Any:
@@ -591,9 +600,8 @@ class safe_open:
         rank mismatch, ``start > stop`` or ``stop`` past a dimension raises
         ``OutOfRangeError`` (an ``IndexError``); a cut inside a block of a
         block type raises ``UnsupportedError`` naming the block size."""
-        cf = self._handle()
-        info = self._info(self._lookup(cf, name))
-        return self._read_box(cf, info.name, _dtypes.CODES[info.dtype], list(start), list(stop))
+        s = self.get_slice(name)
+        return self._read_box(s._cf, s._name, _dtypes.CODES[s.info.dtype], list(start), list(stop))
 
     def _read_box(self, cf: _CFile, name: str, code: int, start: List[int], stop: List[int]) -> Any:
         n = len(start)

@@ -212,7 +212,8 @@ _declare("tenzor_open_ex", _STATUS, c_char_p, POINTER(OpenOptions), POINTER(_FIL
 _declare("tenzor_file_backend", _STATUS, _FILE, POINTER(c_uint32), POINTER(c_char_p))
 _declare("tenzor_read_tensor", _STATUS, _FILE, c_char_p, c_void_p, c_size_t, POINTER(c_size_t))
 
-# Slices: row views and hyper-rectangles.
+# Slices: row views, hyper-rectangles, and descriptions that read nothing.
+_declare("tenzor_get_tensor_info", _STATUS, _FILE, c_char_p, POINTER(Tensor))
 _declare("tenzor_get_tensor_rows", _STATUS, _FILE, c_char_p, c_uint64, c_uint64, POINTER(Tensor))
 _declare(
     "tenzor_read_slice",

@@ -90,6 +90,7 @@ def test_rows_are_views_and_boxes_are_copies(files, backend):
     a = arrays["wide"]
     with tenzor.safe_open(tz, backend=backend) as f:
         s = f.get_slice("wide")
+        assert s.info._replace(alignment=0) == f.tensor_info("wide")._replace(alignment=0)
         rows = s[10:14]
         assert np.array_equal(rows, a[10:14]) and not rows.flags.writeable
         assert rows.__array_interface__["data"][0] == f.data_ptr("wide") + 10 * 3000 * 2

@@ -29,7 +29,8 @@ pub const TENZOR_VALIDATION_FULL: tenzor_validation = 0;
 /// .tenzor: header and region bounds at open, each entry when returned.
 pub const TENZOR_VALIDATION_LAZY: tenzor_validation = 1;
 
-/// Start reading all tensor data in the background at open.
+/// Start reading all tensor data in the background at open (see
+/// `tenzor_prefetch`).
 pub const TENZOR_HINT_PREFETCH: u32 = 1;
 /// Readahead advice: tensors are read front to back.
 pub const TENZOR_HINT_SEQUENTIAL: u32 = 2;
@@ -384,7 +385,10 @@ unsafe fn hint(
 }
 
 /// Asks the kernel to start reading the tensor called `name` (NULL: all
-/// tensors) in the background, and returns at once.
+/// tensors) in the background, and returns at once. With the mmap backend
+/// a background thread populates the pages (`MADV_POPULATE_READ`, or
+/// `MADV_WILLNEED` on kernels before 5.14) for ranges of 1 MiB or more;
+/// `tenzor_close` cancels it and waits for at most one 8 MiB step.
 ///
 /// # Safety
 /// `file` NULL or an open handle; `name` NULL or a C string.

@@ -1,5 +1,6 @@
 //! Slices on the `tenzor_file` handle: a zero-copy view of rows of the
-//! outermost dimension, and a copying read of any hyper-rectangle.
+//! outermost dimension, a copying read of any hyper-rectangle, and the
+//! description of a tensor (to size their destinations) without reading it.
 
 use std::ffi::{c_char, c_void};
 
@@ -8,6 +9,41 @@ use super::file::FileHandle;
 use super::panic::ffi_status;
 use super::types::{tenzor_file, tenzor_tensor, TENZOR_MAX_DIMS};
 use super::{non_null, str_arg};
+
+/// Describes the tensor called `name` without reading its data, whatever
+/// the backend: what to allocate before `tenzor_read_tensor` or
+/// `tenzor_read_slice` (with READ/DIRECT, `tenzor_get_tensor` would read the
+/// whole tensor into the handle's memory first).
+///
+/// On success `*out` holds what `tenzor_get_tensor` gives (name, dtype,
+/// shape, size, checksum, file offset, position) but `data`, which is NULL,
+/// and `alignment`, which is 0: there are no bytes to point to. The name
+/// pointer is borrowed from the file, valid until `tenzor_close`. On
+/// failure `*out` is unmodified (`TENZOR_ERR_NOT_FOUND` for an unknown
+/// name; under LAZY validation a bad entry fails here too).
+///
+/// # Safety
+/// `file` NULL or an open handle; `name` NULL or a C string; `out` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn tenzor_get_tensor_info(
+    file: *const tenzor_file,
+    name: *const c_char,
+    out: *mut tenzor_tensor,
+) -> tenzor_status {
+    ffi_status("tenzor_get_tensor_info", || {
+        non_null!(file, name, out);
+        // SAFETY: non-NULL handle and C string, per the contract.
+        let (h, name) = unsafe { (FileHandle::from_ptr(file)?, str_arg(name, "name")?) };
+        let (_, t) = h.file.owner_of(name).map_err(|e| h.fail(e))?;
+        let mut view = tenzor_tensor::from_tensor(&t);
+        view.data = std::ptr::null();
+        view.alignment = 0;
+        // SAFETY: `out` is non-NULL and writable, per the contract.
+        unsafe { out.write(view) };
+        Ok(())
+    })
+}
 
 /// A view of rows `[start, stop)` of the outermost dimension of the tensor
 /// called `name`, for tensor-parallel ranks that need only their part.

@@ -234,7 +234,7 @@ pub struct tenzor_tensor {
     pub ndim: usize,
     /// Dimensions, outermost first; entries at `ndim` and beyond are 0.
     pub shape: [u64; TENZOR_MAX_DIMS],
-    /// The tensor's bytes, inside the mapping (never NULL, even when `size` is 0).
+    /// The tensor's bytes, inside the mapping (never NULL, even when `size` is 0; NULL only from `tenzor_get_tensor_info`, which reads nothing).
     pub data: *const c_void,
     /// Number of bytes at `data`.
     pub size: usize,

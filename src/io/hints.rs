@@ -2,6 +2,7 @@
 //! lock, unlock and the access pattern.
 
 use super::pread::ALIGN;
+use super::prefetch::Range;
 use super::store::Store;
 use super::Access;
 use crate::error::{Error, ErrorKind, Result};
@@ -75,23 +76,26 @@ impl Store<'_> {
         Ok(())
     }
 
-    /// Starts reading the range into memory in the background.
+    /// Starts reading the range into memory in the background and returns
+    /// at once (mapped files: a thread populates the page tables, see
+    /// [`super::prefetch`]; the read backends: kernel readahead).
     pub fn prefetch(&self, offset: u64, len: u64) -> Result<()> {
         let Some(r) = self.reader() else {
             return Ok(());
         };
-        match self.mapped_base() {
-            Some(base) => {
-                let p = pages(base, offset, len);
-                // SAFETY: advice on our own mapping; it never changes contents.
-                let rc = unsafe { libc::madvise(p.addr, p.len, libc::MADV_WILLNEED) };
-                os_result(rc, "madvise(MADV_WILLNEED)", r.path())
+        match self {
+            Store::Mapped { map, prefetch, .. } if len > 0 => {
+                let p = pages(map.as_ptr(), offset, len);
+                // The range lies inside the mapping, which outlives `prefetch`.
+                prefetch.start(Range {
+                    addr: p.addr as usize,
+                    len: p.len,
+                });
             }
-            None => {
-                fadvise(r.file(), offset, len, will_need());
-                Ok(())
-            }
+            Store::Mapped { .. } => {}
+            _ => fadvise(r.file(), offset, len, will_need()),
         }
+        Ok(())
     }
 
     /// Drops the range's pages from this process and from the page cache.
@@ -111,6 +115,21 @@ impl Store<'_> {
         }
         evict(r.file(), offset, len);
         Ok(())
+    }
+
+    /// Maps the pages of the range now, in one call instead of a page fault
+    /// per few pages (mapped files on Linux only; advice, so failures are
+    /// ignored: touching the pages faults them in as usual).
+    pub fn populate(&self, offset: u64, len: u64) {
+        #[cfg(target_os = "linux")]
+        if let (Some(base), true) = (self.mapped_base(), len > 0) {
+            let p = pages(base, offset, len);
+            // SAFETY: advice on our own read-only file mapping; it never
+            // changes contents.
+            unsafe { libc::madvise(p.addr, p.len, libc::MADV_POPULATE_READ) };
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (offset, len);
     }
 
     /// Drops the whole pages inside the range from this process's resident
@@ -169,7 +188,7 @@ impl Store<'_> {
                 ErrorKind::Unsupported,
                 "memory buffer: the caller owns it and can lock it itself",
             )),
-            Store::Mapped { map, reader } => Ok((map.as_ptr(), reader.path())),
+            Store::Mapped { map, reader, .. } => Ok((map.as_ptr(), reader.path())),
             Store::Loaded(l) => {
                 l.ensure_range(offset, len)?;
                 Ok((l.memory().0.cast_const(), l.reader.path()))

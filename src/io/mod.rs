@@ -9,6 +9,7 @@ mod fs;
 mod gather;
 mod hints;
 mod pread;
+mod prefetch;
 mod store;
 mod stream;
 #[cfg(feature = "write")]
@@ -92,7 +93,8 @@ pub struct OpenOptions {
     pub backend: Backend,
     /// How much is checked at open.
     pub validation: Validation,
-    /// Ask the kernel to start reading every tensor now, in the background.
+    /// Start reading every tensor now, in the background (see
+    /// [`crate::TensorFile::prefetch`]).
     pub prefetch: bool,
     /// Readahead advice.
     pub access: Access,

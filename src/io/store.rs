@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::pread::{Reader, ALIGN};
+use super::prefetch::Prefetcher;
 use super::{choose, Backend, BackendChoice, OpenOptions};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -15,7 +16,13 @@ pub(crate) enum Store<'a> {
     /// The caller's buffer ([`crate::TensorFile::from_bytes`]).
     Borrowed(&'a [u8]),
     /// The `mmap` backend; the reader serves copies into caller memory.
-    Mapped { map: memmap2::Mmap, reader: Reader },
+    /// `prefetch` is declared first so it is dropped first: its threads
+    /// are cancelled and joined before `map` is unmapped.
+    Mapped {
+        prefetch: Prefetcher,
+        map: memmap2::Mmap,
+        reader: Reader,
+    },
     /// The `read` and `direct` backends.
     Loaded(Loaded),
 }
@@ -43,6 +50,7 @@ impl Store<'static> {
         let map = unsafe { memmap2::Mmap::map(&file) }
             .map_err(|e| Error::io(path, "cannot memory-map", e))?;
         Ok(Store::Mapped {
+            prefetch: Prefetcher::default(),
             map,
             reader: Reader::new(path, file, len, false),
         })

@@ -1,7 +1,8 @@
 //! The loading targets of issue 8, side by side in one run: open + one
 //! lookup (full and lazy validation) against the safetensors crate and the
 //! operating system's floor, at 100 to 100,000 tensors. Prints medians and
-//! ratios. `scripts/bench_load.sh` adds the 2 GiB load/verify/convert rows.
+//! ratios. `scripts/bench_load.py` runs it repeatedly and adds the 2 GiB
+//! load/verify/convert rows.
 //!
 //! `cargo bench --bench load` (TENZOR_BENCH_QUICK=1 for a smoke run).
 

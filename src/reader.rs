@@ -329,14 +329,21 @@ fn parse_store(store: &Store<'_>, validation: Validation) -> Result<Kind> {
         return parse_with(store.bytes(), validation, None);
     }
     let len = store.bytes().len() as u64;
-    let mut want = header_end_hint(store.bytes()).unwrap_or(1 << 20).min(len);
+    // At least the first page (already read by `open_with`), so that a
+    // header claiming a data offset of 0 still makes the loop grow.
+    let first = 4096;
+    let mut want = header_end_hint(store.bytes())
+        .unwrap_or(1 << 20)
+        .max(first)
+        .min(len);
     loop {
         store.ensure(0, want)?;
         let parsed = parse_with(store.bytes(), validation, None);
         match &parsed {
             Ok(kind) if header_end(kind, len) <= want => return parsed,
             _ if want >= len => return parsed,
-            _ => want = want.saturating_mul(4).min(len),
+            // Grows every round (want < len here): the loop ends.
+            _ => want = want.saturating_mul(4).max(first).min(len),
         }
     }
 }
@@ -899,7 +906,12 @@ impl<'a> TensorFile<'a> {
     }
 
     /// Recomputes every tensor checksum (reads all data) and, for .tenzor,
-    /// checks that the padding between tensors is zero. Formats without
+    /// checks that the padding between tensors is zero. Tensors are hashed
+    /// on up to 4 threads, each streaming its tensor through a few MiB
+    /// (mapped pages are dropped from the process once hashed; the read
+    /// backends read into a small buffer, not the handle's memory), so the
+    /// resident size stays bounded whatever the file's size. The error
+    /// names the first bad tensor in position order. Formats without
     /// checksums (legacy .tenzor, safetensors, GGUF) were fully checked for
     /// structure at open; for them this succeeds without reading data.
     ///

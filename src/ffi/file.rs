@@ -297,8 +297,12 @@ pub unsafe extern "C" fn tenzor_metadata(
 }
 
 /// Recomputes every tensor's checksum (reads all data). Returns
-/// `TENZOR_ERR_CHECKSUM` with the tensor named in the message on a mismatch.
-/// Legacy v1 files carry no checksums: for them this always succeeds.
+/// `TENZOR_ERR_CHECKSUM` with the tensor named in the message on a mismatch
+/// (the first bad tensor in position order). Tensors are hashed on up to 4
+/// threads, streamed through a few MiB per thread: the handle's memory is
+/// not filled with the `read`/`direct` backends, and hashed mapped pages
+/// leave the process's resident set. Legacy v1 files carry no checksums:
+/// for them this always succeeds.
 ///
 /// # Safety
 /// `file` must be NULL or an open handle.

@@ -40,6 +40,7 @@ impl Store<'_> {
             match self {
                 Store::Borrowed(b) => visit(&b[at as usize..][..n as usize])?,
                 Store::Mapped { map, .. } => {
+                    self.populate(at, n);
                     visit(&map[at as usize..][..n as usize])?;
                     self.drop_resident(at, n);
                 }

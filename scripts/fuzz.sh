@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(read c_abi roundtrip convert safetensors_diff shard_index slice)
+TARGETS=(read c_abi roundtrip convert safetensors_diff shard_index lazy lite_diff mutable slice)
 # .tenzor files are at least 8 KiB (the index starts on a 4 KiB page).
 MAX_LEN=32768
 FUZZ_ARGS=(-max_len=$MAX_LEN -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=20
@@ -66,12 +66,24 @@ seeds() {
         printf '{"metadata": {"total_size": 6}, "weight_map": {%s}}' "$map" > "$s/index/gen_$i.json"
         i=$((i + 1))
     done
+    # The lite reader's committed corpus (tests/lite.rs) for every reader.
+    cp tests/lite_corpus/* "$s/files/"
+    # Operation sequences for `mutable` (any bytes are a sequence).
+    mkdir -p "$s/ops"
+    for i in $(seq 0 31); do
+        head -c $((16 + 4 * i)) /dev/urandom > "$s/ops/random_$i"
+    done
     rm -rf "$tmp"
-    echo "seeds: $(ls "$s/files" | wc -l) files, $(ls "$s/index" | wc -l) indexes"
+    echo "seeds: $(ls "$s/files" | wc -l) files, $(ls "$s/index" | wc -l) indexes," \
+        "$(ls "$s/ops" | wc -l) operation sequences"
 }
 
 seeds_of() {
-    if [ "$1" = shard_index ]; then echo fuzz/seeds/index; else echo fuzz/seeds/files; fi
+    case "$1" in
+        shard_index) echo fuzz/seeds/index ;;
+        mutable) echo fuzz/seeds/ops ;;
+        *) echo fuzz/seeds/files ;;
+    esac
 }
 
 run() {

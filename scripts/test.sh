@@ -14,10 +14,10 @@ cargo clippy --all-targets -- -D warnings
 cargo test
 bash scripts/test-lean.sh
 bash scripts/test-python.sh
-# Fuzzing: 6 targets x 20 s plus the nightly ASan build (about 4 minutes in
+# Fuzzing: 10 targets x 15 s plus the nightly ASan build (about 4 minutes in
 # all). Without nightly the committed corpus is still replayed by cargo test.
 if cargo +nightly --version >/dev/null 2>&1 && cargo fuzz --version >/dev/null 2>&1; then
-    bash scripts/fuzz.sh ci 20
+    bash scripts/fuzz.sh ci 15
 else
     echo "test.sh: no nightly toolchain or cargo-fuzz: fuzz targets not run (corpus replayed on stable)"
 fi

@@ -206,9 +206,21 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Number of elements of a shape, or `None` on overflow.
+/// Number of elements of a shape, or `None` when the running product
+/// overflows, outermost dimension first (the rule of .tenzor files and of
+/// the safetensors crate, which refuses `[2^63 - 1, 4, 0]`).
 pub fn numel(shape: &[u64]) -> Option<u64> {
     shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))
+}
+
+/// Like [`numel`], but 0 for any shape holding a zero dimension, whatever
+/// the others: GGUF lists dimensions innermost first, so a tensor .tenzor
+/// accepts (`[0, 2^40, 2^40]`) must not overflow read in the other order.
+pub fn numel_any_order(shape: &[u64]) -> Option<u64> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
+    numel(shape)
 }
 
 #[cfg(test)]
@@ -250,5 +262,11 @@ mod tests {
         assert_eq!(numel(&[]), Some(1));
         assert_eq!(numel(&[3, 0]), Some(0));
         assert_eq!(numel(&[1 << 32, 1 << 32]), None);
+        // A zero dimension: in order, the running product decides; in any
+        // order, no elements.
+        assert_eq!(numel(&[1 << 40, 1 << 40, 0]), None);
+        assert_eq!(numel(&[0, 1 << 40, 1 << 40]), Some(0));
+        assert_eq!(numel_any_order(&[1 << 40, 1 << 40, 0]), Some(0));
+        assert_eq!(numel_any_order(&[1 << 40, 1 << 40]), None);
     }
 }

@@ -762,9 +762,7 @@ pub(crate) fn parse_releasing(
         })?;
         let offset = c.u64("data offset").map_err(tagged)?;
 
-        let numel = ne[..ndim]
-            .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        let numel = crate::format::numel_any_order(&ne[..ndim])
             .filter(|&n| n <= i64::MAX as u64)
             .ok_or_else(|| {
                 tagged(Error::format(format!(

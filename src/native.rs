@@ -117,6 +117,15 @@ impl Native {
                 self.count
             )));
         }
+        // Checked at open under full validation; under lazy, a slot naming
+        // another position's entry would make `get_at(p)` answer with a
+        // tensor at some other position.
+        let stored = u32_at(self.entry(b, i), ent::POSITION) as usize;
+        if stored != p {
+            return Err(Error::format(format!(
+                "order table entry {p} points to index entry {i}, whose position is {stored}"
+            )));
+        }
         Ok(i)
     }
 

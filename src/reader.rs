@@ -329,14 +329,21 @@ fn parse_store(store: &Store<'_>, validation: Validation) -> Result<Kind> {
         return parse_with(store.bytes(), validation, None);
     }
     let len = store.bytes().len() as u64;
-    let mut want = header_end_hint(store.bytes()).unwrap_or(1 << 20).min(len);
+    // At least the first page (already read by `open_with`), so that a
+    // header claiming a data offset of 0 still makes the loop grow.
+    let first = 4096;
+    let mut want = header_end_hint(store.bytes())
+        .unwrap_or(1 << 20)
+        .max(first)
+        .min(len);
     loop {
         store.ensure(0, want)?;
         let parsed = parse_with(store.bytes(), validation, None);
         match &parsed {
             Ok(kind) if header_end(kind, len) <= want => return parsed,
             _ if want >= len => return parsed,
-            _ => want = want.saturating_mul(4).min(len),
+            // Grows every round (want < len here): the loop ends.
+            _ => want = want.saturating_mul(4).max(first).min(len),
         }
     }
 }

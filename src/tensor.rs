@@ -87,8 +87,9 @@ impl<'a> Tensor<'a> {
 
     /// Number of elements.
     pub fn numel(&self) -> u64 {
-        // Checked at open; cannot overflow.
-        self.shape().iter().product()
+        // Checked at open: overflows nowhere, but a shape with a zero
+        // dimension may hold others whose running product would.
+        crate::format::numel_any_order(self.shape()).unwrap_or(0)
     }
 
     /// The raw bytes, borrowed from the file.

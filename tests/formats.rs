@@ -501,3 +501,30 @@ fn an_empty_model_keeps_its_metadata_as_a_shard_set() {
         (&"none".into(), &3.into(), &0.into())
     );
 }
+
+/// Regression (convert fuzz oracle): a tensor with a zero dimension beside
+/// huge ones has no elements, whatever the order of its dimensions. GGUF
+/// lists them innermost first, and its reader multiplied them in that
+/// order: the .gguf written from such a .tenzor tensor did not reopen
+/// ("element count of ne [...] overflows").
+#[test]
+fn a_zero_dimension_beside_huge_ones_converts_to_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("z.tenzor");
+    let shape = [0, 1 << 40, 1 << 40];
+    let mut w = tenzor::Writer::create(&src, Default::default()).unwrap();
+    w.add_tensor("z", tenzor::DType::F32, &shape, &[]).unwrap();
+    w.finish().unwrap();
+    for ext in ["gguf", "safetensors", "tenzor"] {
+        let out = dir.path().join(format!("out.{ext}"));
+        tenzor::convert(&src, &out, &ConvertOptions::default(), &mut |_, _| {}).unwrap();
+        let f = TensorFile::open(&out).unwrap_or_else(|e| panic!("{ext}: {e}"));
+        f.verify().unwrap();
+        let t = f.get("z").unwrap();
+        assert_eq!(
+            (t.shape(), t.numel(), t.data().len()),
+            (&shape[..], 0, 0),
+            "{ext}"
+        );
+    }
+}

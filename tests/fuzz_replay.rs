@@ -96,6 +96,21 @@ fn shard_index() {
 }
 
 #[test]
+fn lazy() {
+    replay("lazy");
+}
+
+#[test]
+fn lite_diff() {
+    replay("lite_diff");
+}
+
+#[test]
+fn mutable() {
+    replay("mutable");
+}
+
+#[test]
 fn slice() {
     replay("slice");
 }

@@ -403,6 +403,61 @@ fn the_malformed_corpus_opened_lazily_never_yields_a_bad_view() {
     assert!(cases > 0);
 }
 
+/// A .tenzor header whose data offset is 0 (or any value below the first
+/// page) is refused by the read backends, which read the header in growing
+/// steps from that offset: found by the `lazy` fuzz target, the step stayed
+/// 0 and the open never returned.
+#[test]
+fn the_read_backends_refuse_a_header_claiming_data_at_offset_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(native(dir.path(), 64)).unwrap();
+    bytes[tenzor::format::hdr::DATA_OFFSET..][..8].copy_from_slice(&0u64.to_le_bytes());
+    let p = dir.path().join("offset0.tenzor");
+    std::fs::write(&p, &bytes).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for backend in BACKENDS {
+            for level in LEVELS {
+                let e = TensorFile::open_with(&p, &opts(backend, level)).unwrap_err();
+                tx.send((backend, e.kind())).unwrap();
+            }
+        }
+    });
+    for _ in 0..BACKENDS.len() * LEVELS.len() {
+        let (backend, kind) = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("open_with returns (it looped forever before the fix)");
+        assert_eq!(kind, ErrorKind::BadFormat, "{backend:?}");
+    }
+}
+
+/// An order-table slot that names the entry of another position (here slot
+/// 0 names the entry at position 1): full validation refuses the file at
+/// open; lazy validation fails `get_at(0)` instead of answering with the
+/// tensor at position 1 (found by the `lazy` fuzz target), and `verify`
+/// refuses the file.
+#[test]
+fn lazy_get_at_refuses_an_order_slot_naming_another_position() {
+    use tenzor::format::{self, hdr};
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(native(dir.path(), 64)).unwrap();
+    let count = format::u64_at(&bytes, hdr::TENSOR_COUNT) as usize;
+    let order = format::u64_at(&bytes, hdr::INDEX_OFFSET) as usize + count * format::ENTRY_SIZE;
+    let slot1 = bytes[order + 4..order + 8].to_vec();
+    bytes[order..order + 4].copy_from_slice(&slot1);
+    let data_offset = format::u64_at(&bytes, hdr::DATA_OFFSET) as usize;
+    let sum = format::header_region_checksum(&bytes[..data_offset]);
+    bytes[hdr::CHECKSUM..hdr::CHECKSUM + 8].copy_from_slice(&sum.to_le_bytes());
+
+    let e = TensorFile::from_bytes(&bytes).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadFormat, "{e}");
+    let f = TensorFile::from_bytes_with(&bytes, Validation::Lazy).unwrap();
+    let e = f.try_get_at(0).unwrap_err();
+    assert!(e.message().contains("whose position is 1"), "{e}");
+    assert_eq!(f.try_get_at(1).unwrap().position(), 1);
+    assert!(f.verify().is_err());
+}
+
 /// `verify` hashes tensors on several threads, streaming them: the first
 /// corrupted tensor in position order is the one named, every time, with
 /// every backend and level; the read backends read through a small buffer

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use tenzor::format::{self, hdr};
+use tenzor::{Format, TensorFile};
 
 /// A copy of `data` with its .tenzor v2 header checksum recomputed, when
 /// `data` is a v2 file whose data offset lies inside it and whose stored
@@ -61,4 +62,15 @@ pub fn entries(dir: &std::path::Path) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// True for the first file of a GGUF split, which opens by path only
+/// beside its siblings, under the split's naming.
+pub fn is_split_head(f: &TensorFile<'_>) -> bool {
+    let Ok(m) = f.metadata() else { return false };
+    f.format() == Format::Gguf
+        && m.get("split.no").and_then(|v| v.as_u64()) == Some(0)
+        && m.get("split.count")
+            .and_then(|v| v.as_u64())
+            .is_some_and(|c| c > 1)
 }

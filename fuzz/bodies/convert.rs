@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use tenzor::{ConvertOptions, ErrorKind, Format, TensorFile};
+use tenzor::{ConvertOptions, ErrorKind, TensorFile};
 
-use super::common::{entries, scratch, with_resigned};
+use super::common::{entries, is_split_head, scratch, with_resigned};
 
 /// The `convert` target.
 pub fn convert(data: &[u8]) {
@@ -22,17 +22,6 @@ pub fn convert(data: &[u8]) {
             check(b, &f);
         }
     });
-}
-
-/// True for the first file of a GGUF split, which opens by path only
-/// beside its siblings, under the split's naming.
-fn is_split_head(f: &TensorFile<'_>) -> bool {
-    let Ok(m) = f.metadata() else { return false };
-    f.format() == Format::Gguf
-        && m.get("split.no").and_then(|v| v.as_u64()) == Some(0)
-        && m.get("split.count")
-            .and_then(|v| v.as_u64())
-            .is_some_and(|c| c > 1)
 }
 
 fn check(bytes: &[u8], src: &TensorFile<'_>) {

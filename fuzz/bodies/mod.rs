@@ -11,6 +11,9 @@
 pub mod c_abi;
 pub mod common;
 pub mod convert;
+pub mod lazy;
+pub mod lite_diff;
+pub mod mutable;
 pub mod read;
 pub mod roundtrip;
 pub mod safetensors_diff;
@@ -29,5 +32,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("convert", convert::convert),
     ("safetensors_diff", safetensors_diff::safetensors_diff),
     ("shard_index", shard_index::shard_index),
+    ("lazy", lazy::lazy),
+    ("lite_diff", lite_diff::lite_diff),
+    ("mutable", mutable::mutable),
     ("slice", slice::slice),
 ];

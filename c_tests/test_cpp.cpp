@@ -134,6 +134,20 @@ int main(int argc, char **argv) {
         CHECK(f["empty"].size_bytes() == 0 && f["empty"].shape()[0] == 0);
         CHECK(f.metadata() == R"({"from": "c++"})");
 
+        // Slices: a row view into the mapping, a copied box.
+        tenzor::tensor row = f.rows("weights", 1, 2);
+        CHECK(row.shape()[0] == 1 && row.as<float>()[0] == 3.0f && row.as<float>()[1] == 4.0f);
+        CHECK(row.raw().data == static_cast<const unsigned char *>(f["weights"].raw().data) + 8);
+        std::vector<unsigned char> col = f.read_slice("weights", {0, 1}, {2, 2});
+        float got[2];
+        CHECK(col.size() == sizeof got);
+        std::memcpy(got, col.data(), sizeof got);
+        CHECK(got[0] == 2.0f && got[1] == 4.0f);
+        CHECK(f.read_slice("weights", {1, 0}, {1, 2}).empty());
+        CHECK_THROWS(f.rows("weights", 0, 3), TENZOR_ERR_OUT_OF_RANGE, "2 rows");
+        CHECK_THROWS(f.read_slice("weights", {0}, {2}), TENZOR_ERR_OUT_OF_RANGE, "2 dimensions");
+        CHECK_THROWS(f.read_slice("weights", {0}, {2, 2}), TENZOR_ERR_OUT_OF_RANGE, "1 starts");
+
         // The same bytes through from_memory.
         std::vector<unsigned char> bytes;
         if (std::FILE *fp = std::fopen(out.c_str(), "rb")) {

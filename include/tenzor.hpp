@@ -222,6 +222,38 @@ class file {
         return tensor(t);
     }
 
+    /// Rows [start, stop) of the outermost dimension of `name`, as a view (no
+    /// copy; tenzor_get_tensor_rows). Throws TENZOR_ERR_OUT_OF_RANGE for a
+    /// range outside the rows, TENZOR_ERR_UNSUPPORTED for a cut inside a block.
+    tensor rows(const std::string &name, std::uint64_t start, std::uint64_t stop) const {
+        tenzor_tensor t;
+        detail::check(tenzor_get_tensor_rows(f_, name.c_str(), start, stop, &t));
+        return tensor(t);
+    }
+
+    /// The hyper-rectangle start[d]..stop[d] of every dimension of `name`,
+    /// copied row-major into a new buffer (tenzor_read_slice: only the
+    /// slice is read). Throws TENZOR_ERR_OUT_OF_RANGE for bounds outside the
+    /// tensor or a rank mismatch, TENZOR_ERR_UNSUPPORTED for a cut block.
+    std::vector<unsigned char> read_slice(const std::string &name,
+                                          const std::vector<std::uint64_t> &start,
+                                          const std::vector<std::uint64_t> &stop) const {
+        if (start.size() != stop.size()) {
+            throw error(TENZOR_ERR_OUT_OF_RANGE, "read_slice: " + std::to_string(start.size()) +
+                                                     " starts but " + std::to_string(stop.size()) +
+                                                     " stops");
+        }
+        std::size_t size = 0;
+        detail::check(tenzor_read_slice(f_, name.c_str(), start.data(), stop.data(), start.size(),
+                                        nullptr, 0, &size));
+        std::vector<unsigned char> out(size);
+        if (size > 0) {
+            detail::check(tenzor_read_slice(f_, name.c_str(), start.data(), stop.data(),
+                                            start.size(), out.data(), out.size(), &size));
+        }
+        return out;
+    }
+
     /// The JSON metadata text (valid while the file lives).
     std::string_view metadata() const {
         const char *json = nullptr;

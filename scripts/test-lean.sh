@@ -12,26 +12,32 @@
 #   fail with TENZOR_ERR_UNSUPPORTED and name the feature; run under
 #   valgrind (the shared library, installed by scripts/install.sh into a
 #   temporary prefix and linked through pkg-config) and once linked statically;
-# and prints the stripped sizes of both libraries. The two other feature
-# sets (`write` without `foreign`, `foreign` without `write`) are
-# type-checked. Warnings are errors in all three.
-# Cost from scratch: 1 min 49 s of CPU (4 min 35 s of wall time on a loaded
-# 2-core machine); seconds once target/lean is built.
+# - when cargo-c is installed, `cargo cinstall` of the same build into a
+#   temporary prefix, and the test linked through its tenzor.pc;
+# and prints the stripped sizes of both libraries. Clippy checks the lean set
+# and the two others (`write` without `foreign`, `foreign` without `write`);
+# warnings are errors in all of them.
+# The unit tests of the modules a lean build keeps pass with `cargo test --lib
+# --no-default-features`; they are left out here: their build would cost more
+# CPU than the rest of this script.
+# Cost from scratch (empty target/lean, cargo-c installed, so its own build
+# of the library included): 1 min 54 s of CPU, 3 min 18 s of wall time on the
+# shared 2-core machine; seconds once target/lean is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=target/lean
 LIB="$TARGET/release"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 # -D warnings for these builds only: the default target dir keeps its flags.
 lean_flags="${RUSTFLAGS:-} -D warnings"
 RUSTFLAGS="$lean_flags" cargo build --quiet --locked --release --lib --no-default-features --target-dir "$TARGET"
-for features in write foreign; do
-    RUSTFLAGS="$lean_flags" cargo check --quiet --locked --lib --no-default-features --features "$features" \
-        --target-dir "$TARGET"
+# Lints of the code only these sets compile (stand-ins, cfg'd items).
+for features in "" write foreign; do
+    RUSTFLAGS="$lean_flags" cargo clippy --quiet --locked --lib --no-default-features \
+        --features "$features" --target-dir "$TARGET" -- -D warnings
 done
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # Every function of the header is exported by the lean build.
 grep -oE '\btenzor_[a-z0-9_]+\(' include/tenzor.h | tr -d '(' | sort -u >"$work/declared"
@@ -66,6 +72,29 @@ export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
     $(pkg-config --cflags --libs tenzor) -Wl,-rpath,"$work/prefix/lib"
 valgrind --quiet --error-exitcode=1 --leak-check=full \
     --errors-for-leak-kinds=definite,indirect,possible "$work/test_lean" "${args[@]}"
+
+# The same build installed by cargo-c (`cargo cinstall`, Cargo.toml
+# [package.metadata.capi]) when it is there: soname, links, headers, tenzor.pc.
+if cargo cinstall --version >/dev/null 2>&1; then
+    cprefix="$work/cprefix"
+    if ! RUSTFLAGS="$lean_flags" cargo cinstall --locked --release --no-default-features \
+        --target-dir "$TARGET" --prefix "$cprefix" --libdir "$cprefix/lib" >"$work/cinstall.log" 2>&1; then
+        cat "$work/cinstall.log" >&2
+        exit 1
+    fi
+    soname=$(objdump -p "$cprefix/lib/libtenzor.so" | awk '$1 == "SONAME" {print $2}')
+    for f in "lib/$soname" lib/libtenzor.a include/tenzor.h include/tenzor_lite.h \
+        include/tenzor_format.h include/tenzor.hpp; do
+        [ -e "$cprefix/$f" ] || { echo "test-lean: cargo cinstall did not install $f" >&2; exit 1; }
+    done
+    # shellcheck disable=SC2046 # pkg-config prints words
+    "$cc" "${flags[@]}" c_tests/lean/test_lean.c -o "$work/test_lean_cinstall" \
+        $(PKG_CONFIG_PATH="$cprefix/lib/pkgconfig" pkg-config --cflags --libs tenzor) \
+        -Wl,-rpath,"$cprefix/lib"
+    "$work/test_lean_cinstall" "${args[@]}"
+else
+    echo "test-lean: cargo-c is not installed: the cargo cinstall check is skipped"
+fi
 
 static_libs=$(sed -n 's/^native-static-libs: //p' docs/C_API.md)
 # shellcheck disable=SC2086 # the list is words

@@ -2,7 +2,9 @@
 //!
 //! - [`TensorFile`] opens a file (or borrows a buffer), validates its whole
 //!   structure without touching tensor data, and hands out [`Tensor`] views
-//!   that point into the mapping.
+//!   that point into the mapping; [`TensorFile::get_rows`] views some rows
+//!   and [`TensorFile::read_slice`] copies any hyper-rectangle into caller
+//!   memory, reading only that part whatever the backend.
 //! - [`Writer`] streams tensors into a new file and renames it into place.
 //! - [`Editor`] opens an existing file to change tensor bytes in place
 //!   (mode `r+`), keeping .tenzor checksums honest across crashes.

@@ -156,6 +156,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "write")]
     fn slots_round_trip_and_refuse_damage() {
         let s = Slot {
             generation: 3,

@@ -20,7 +20,7 @@ mod layout;
 mod open;
 #[cfg(feature = "write")]
 mod storage;
-#[cfg(test)]
+#[cfg(all(test, feature = "write"))]
 mod tests;
 
 #[cfg(feature = "write")]

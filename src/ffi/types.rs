@@ -387,6 +387,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "write")]
     fn zero_options_mean_defaults() {
         assert_eq!(
             tenzor_writer_options::default().to_core(),

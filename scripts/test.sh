@@ -14,8 +14,8 @@ cargo clippy --all-targets -- -D warnings
 cargo test
 bash scripts/test-lean.sh
 bash scripts/test-python.sh
-# Fuzzing: 10 targets x 15 s plus the nightly ASan build (about 4 minutes in
-# all). Without nightly the committed corpus is still replayed by cargo test.
+# Fuzzing: 10 targets x 15 s plus the nightly ASan build (about 6 minutes in
+# all on a loaded 2-core machine). Without nightly the committed corpus is still replayed by cargo test.
 if cargo +nightly --version >/dev/null 2>&1 && cargo fuzz --version >/dev/null 2>&1; then
     bash scripts/fuzz.sh ci 15
 else

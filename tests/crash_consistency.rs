@@ -1,5 +1,6 @@
 //! Crash consistency of the write paths: `tenzor convert` (to each output
-//! format) and a C program using the writer are SIGKILLed at random points.
+//! format), a C program using the writer and a program filling tensors it
+//! reserved (`Writer::reserve`) are SIGKILLed at random points.
 //! Afterwards the destination is always either its old content (or absent)
 //! or complete and verifying, and a clean retry leaves no temporary file.
 //!
@@ -16,34 +17,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use tenzor::TensorFile;
 
-/// Kills per scenario (4 scenarios: at least 200 in all).
+/// Kills per scenario (5 scenarios: 300 in all).
 const KILLS: usize = 60;
-
-/// xorshift64*: a small deterministic sequence from the printed seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
-fn seed() -> u64 {
-    let s = std::env::var("TENZOR_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    println!("TENZOR_CRASH_SEED={s}");
-    s
-}
 
 /// Runs `cmd` to completion; returns how long it took.
 fn timed(cmd: &mut Command) -> Duration {
@@ -59,9 +34,7 @@ fn kill_after(cmd: &mut Command, delay: Duration) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(delay);
-    let _ = child.kill(); // SIGKILL on Unix
-    child.wait().unwrap();
+    crash::kill_after(&mut child, delay);
 }
 
 fn temporaries(dir: &Path) -> Vec<String> {
@@ -86,7 +59,7 @@ fn scenario(dest_name: &str, make: &dyn Fn(&Path) -> Command, complete: &dyn Fn(
     std::fs::rename(&dest, &old).unwrap();
     let old_bytes = std::fs::read(&old).unwrap();
     let span = (full.as_micros() as u64 * 5 / 4).max(1000);
-    let mut rng = Rng(seed());
+    let mut rng = crash::Rng::from_env();
     let (mut untouched, mut replaced) = (0, 0);
     for i in 0..KILLS {
         let _ = std::fs::remove_file(&dest);
@@ -170,4 +143,59 @@ fn killing_a_program_using_the_writer_never_leaves_a_partial_file() {
         }
     };
     scenario("model.tenzor", &write, &complete);
+}
+
+const RESERVE_CHILD: &str = "TENZOR_RESERVE_CRASH_DEST";
+const RESERVED: usize = 48;
+const RESERVED_BYTES: usize = 64 * 1024;
+
+fn reserved_byte(i: usize, j: usize) -> u8 {
+    ((i * 13 + j * 7) & 0xff) as u8
+}
+
+/// The program of the reserve scenario (a no-op in a normal test run):
+/// writes its destination through `Writer::reserve`, filling each tensor in
+/// its writable mapping.
+#[test]
+fn reserve_child() {
+    let Ok(dest) = std::env::var(RESERVE_CHILD) else {
+        return;
+    };
+    let mut w = tenzor::Writer::create(&dest, Default::default()).unwrap();
+    w.set_metadata(r#"{"writer": "reserve"}"#).unwrap();
+    for i in 0..RESERVED {
+        let name = format!("r{i:02}");
+        let m = w
+            .reserve(&name, tenzor::DType::U8, &[RESERVED_BYTES as u64])
+            .unwrap();
+        for (j, b) in m.iter_mut().enumerate() {
+            *b = reserved_byte(i, j);
+        }
+    }
+    w.finish().unwrap();
+}
+
+#[test]
+fn killing_a_program_filling_reserved_tensors_never_leaves_a_partial_file() {
+    let exe = std::env::current_exe().unwrap();
+    let write = |dest: &Path| {
+        let mut c = Command::new(&exe);
+        c.args(["--exact", "reserve_child", "--test-threads=1"])
+            .env(RESERVE_CHILD, dest);
+        c
+    };
+    let complete = |f: &TensorFile<'_>| {
+        assert_eq!(f.len(), RESERVED);
+        assert_eq!(f.metadata().unwrap()["writer"], "reserve");
+        for (i, t) in f.iter().enumerate() {
+            assert_eq!(t.name(), Some(format!("r{i:02}").as_str()));
+            let bad = t
+                .data()
+                .iter()
+                .enumerate()
+                .position(|(j, &b)| b != reserved_byte(i, j));
+            assert_eq!(bad, None, "r{i:02}: first wrong byte");
+        }
+    };
+    scenario("reserved.tenzor", &write, &complete);
 }

@@ -191,30 +191,13 @@ fn check_after_kill(path: &Path, old: &[u32], base: u32, seen: &mut Seen) -> Vec
     gens
 }
 
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 #[test]
 fn sigkill_at_random_points_never_leaves_an_unreadable_or_dishonest_file() {
     let iterations: u32 = std::env::var("TENZOR_CRASH_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let mut rng: u64 = std::env::var("TENZOR_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    println!("TENZOR_CRASH_SEED={rng}");
+    let mut rng = common::crash::Rng::from_env();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.tenzor");
     make(&path);
@@ -251,11 +234,9 @@ fn sigkill_at_random_points_never_leaves_an_unreadable_or_dishonest_file() {
         );
         // Mostly anywhere in the first rounds; one kill in eight right
         // after the open, before any view.
-        let r = xorshift(&mut rng);
+        let r = rng.next();
         let delay = if r % 8 == 0 { r % 300 } else { r % 20_000 };
-        std::thread::sleep(Duration::from_micros(delay));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        common::crash::kill_after(&mut child, Duration::from_micros(delay));
         gens = check_after_kill(&path, &gens, base, &mut seen);
     }
     println!("{iterations} kills: {seen:?}");

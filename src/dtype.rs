@@ -32,6 +32,7 @@ macro_rules! dtypes {
             pub const ALL: &'static [DType] = &[$(DType::$variant),*];
 
             /// The dtype for an on-disk code, if the code is known.
+            #[inline]
             pub fn from_code(code: u16) -> Option<DType> {
                 match code {
                     $( $code => Some(DType::$variant), )*
@@ -45,11 +46,13 @@ macro_rules! dtypes {
             }
 
             /// Elements in one storage block (1 for plain types).
+            #[inline]
             pub fn block_elems(self) -> u64 {
                 match self { $( DType::$variant => $elems, )* }
             }
 
             /// Bytes in one storage block.
+            #[inline]
             pub fn block_bytes(self) -> u64 {
                 match self { $( DType::$variant => $bytes, )* }
             }
@@ -214,8 +217,13 @@ impl DType {
 
     /// The exact byte size of `numel` elements, or `None` when `numel` is
     /// not a whole number of blocks or the size overflows `u64`.
+    #[inline]
     pub fn byte_size(self, numel: u64) -> Option<u64> {
         let elems = self.block_elems();
+        if elems == 1 {
+            // Most dtypes: no 64-bit division (this runs once per entry at open).
+            return numel.checked_mul(self.block_bytes());
+        }
         if numel % elems != 0 {
             return None;
         }

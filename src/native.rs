@@ -425,7 +425,10 @@ fn entry_rules(e: &[u8]) -> Result<(DType, u64)> {
         return Err(Error::format("entry flags are not zero"));
     }
     let shape: [u64; format::MAX_DIMS] = std::array::from_fn(|d| u64_at(e, ent::SHAPE + 8 * d));
-    if shape[ndim..].iter().any(|&d| d != 0) {
+    // One pass over all eight slots, no early exit: cheaper than a loop
+    // over the unused ones whose length varies from entry to entry.
+    let unused = (0..format::MAX_DIMS).fold(0, |acc, d| acc | if d >= ndim { shape[d] } else { 0 });
+    if unused != 0 {
         return Err(Error::format("unused shape dimensions are not zero"));
     }
     let size = u64_at(e, ent::DATA_SIZE);
@@ -501,6 +504,15 @@ pub(crate) struct Placed {
     pub size: u64,
 }
 
+impl Placed {
+    /// A position no entry has claimed (yet).
+    const UNCLAIMED: Placed = Placed {
+        slot: u32::MAX,
+        offset: 0,
+        size: 0,
+    };
+}
+
 /// The name of entry `slot`, or `err` untagged when the name is unreadable.
 pub(crate) fn tag_with_name(b: &[u8], n: &Native, slot: u32, err: Error) -> Error {
     let e = n.entry(b, slot as usize);
@@ -519,13 +531,19 @@ pub(crate) fn tag_with_name(b: &[u8], n: &Native, slot: u32, err: Error) -> Erro
 /// names, and `verify` recomputes them (FORMAT.md, "Validation levels").
 pub(crate) fn check_index(b: &[u8], n: &Native) -> Result<Vec<Placed>> {
     let table = NameTable::new(&b[n.names_offset..n.names_offset + n.names_size], n.count);
-    let entry = |i: usize| &b[n.index_offset + i * format::ENTRY_SIZE..][..format::ENTRY_SIZE];
+    let index = &b[n.index_offset..][..n.count * format::ENTRY_SIZE];
+    // Fixed-size entries: the field reads below need no bounds checks.
+    let entry = |i: usize| -> &[u8; format::ENTRY_SIZE] {
+        index[i * format::ENTRY_SIZE..][..format::ENTRY_SIZE]
+            .try_into()
+            .expect("ENTRY_SIZE bytes")
+    };
     let name_of = |e: &[u8]| table.name_of(e);
 
     // The layout rules run in position order, which is a random walk over
     // the hash-ordered index (a cache miss per entry on large files). One
     // scratch table, filled during the sequential pass, keeps it linear.
-    let mut by_pos = vec![Placed::default(); n.count];
+    let mut by_pos = vec![Placed::UNCLAIMED; n.count];
     let mut name_cursor = 0u64;
     let mut prev: Option<(u64, &str)> = None;
     for i in 0..n.count {
@@ -559,8 +577,7 @@ pub(crate) fn check_index(b: &[u8], n: &Native) -> Result<Vec<Placed>> {
         name_cursor += name.len() as u64 + 1;
         let (_, size) = entry_rules(e).map_err(tagged)?;
         let pos = u32_at(e, ent::POSITION) as usize;
-        if pos >= n.count || u32_at(b, n.order_offset + 4 * pos) as usize != i {
-            // order[pos] == i for every entry makes the order table a permutation.
+        if pos >= n.count {
             return Err(tagged(Error::format(format!(
                 "position {pos} disagrees with the order table"
             ))));
@@ -575,7 +592,37 @@ pub(crate) fn check_index(b: &[u8], n: &Native) -> Result<Vec<Placed>> {
     if name_cursor != n.names_size as u64 {
         return Err(Error::format("name table holds bytes no tensor uses"));
     }
+    check_order(b, n, &by_pos)?;
     Ok(by_pos)
+}
+
+/// The order table is the inverse of the entries' positions: `order[p]` is
+/// the entry whose position is `p`, for every `p`. Checked after the index
+/// pass, in one sequential read of the table (reading `order[pos]` per
+/// entry is a random access, a cache miss each on large files). Two
+/// entries claiming one position leave another position unclaimed, which
+/// no order table can match.
+fn check_order(b: &[u8], n: &Native, by_pos: &[Placed]) -> Result<()> {
+    let order = &b[n.order_offset..][..4 * n.count];
+    for (p, (placed, o)) in by_pos.iter().zip(order.chunks_exact(4)).enumerate() {
+        let slot = u32_at(o, 0);
+        if placed.slot != slot {
+            let err = Error::format(format!("position {p} disagrees with the order table"));
+            // Blame the entry that claimed the position, else the one the
+            // order table names (when there is such an entry).
+            let blame = if placed.slot != Placed::UNCLAIMED.slot {
+                placed.slot
+            } else {
+                slot
+            };
+            return Err(if (blame as usize) < n.count {
+                tag_with_name(b, n, blame, err)
+            } else {
+                err
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The canonical data layout: in position order, tensors back to back,

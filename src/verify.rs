@@ -75,7 +75,7 @@ impl TensorFile<'_> {
         let Some(stored) = t.checksum() else {
             return Ok(());
         };
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        let mut h = crate::format::Checksum::new();
         self.store
             .stream(t.offset, t.data.len() as u64, buf, &mut |c| {
                 h.update(c);

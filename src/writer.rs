@@ -20,7 +20,6 @@ use crate::entries::{write_index, EntryOut};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::{self, hdr, Layout};
 use crate::tensor::Tensor;
-use xxhash_rust::xxh3::Xxh3;
 
 /// Options of a [`Writer`]. The reservations are hints: too small costs one
 /// extra copy of the data at `finish`, too large leaves zero padding.
@@ -236,7 +235,7 @@ impl Writer {
         self.data
             .write_all(&[0u8; format::MAX_ALIGNMENT as usize][..pad])
             .map_err(io)?;
-        let (data, mut hash, mut written) = (&mut self.data, Xxh3::new(), 0u64);
+        let (data, mut hash, mut written) = (&mut self.data, format::Checksum::new(), 0u64);
         fill(&mut |piece| {
             data.write_all(piece).map_err(io)?;
             hash.update(piece);

@@ -411,9 +411,9 @@ fn a_forged_region_with_valid_checksums_is_refused() {
     let data_offset = u64_at(&bytes, 32) as usize;
     let bad = (r - data_offset) as u64;
     bytes[entry + 88..entry + 96].copy_from_slice(&bad.to_le_bytes());
-    let sum = xxhash_rust::xxh3::xxh3_64(&bytes[off..off + size]);
+    let sum = tenzor::format::checksum(&bytes[off..off + size]);
     bytes[r + 32..r + 40].copy_from_slice(&sum.to_le_bytes());
-    let slot_sum = xxhash_rust::xxh3::xxh3_64(&bytes[r..r + 56]);
+    let slot_sum = tenzor::format::checksum(&bytes[r..r + 56]);
     bytes[r + 56..r + 64].copy_from_slice(&slot_sum.to_le_bytes());
     std::fs::write(&p, &bytes).unwrap();
     let e = TensorFile::open(&p).unwrap_err();

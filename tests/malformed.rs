@@ -333,6 +333,18 @@ fn entry_fields() {
         ErrorKind::BadFormat,
         "position 0 disagrees",
     );
+    // Entries consistent, order table not their inverse (two slots swapped).
+    assert_msg(
+        &open_err(|b| {
+            let count = u32_at(b, hdr::TENSOR_COUNT) as usize;
+            let order = u64_at(b, hdr::INDEX_OFFSET) as usize + count * ENTRY_SIZE;
+            let (o0, o1) = (u32_at(b, order), u32_at(b, order + 4));
+            put_u32(b, order, o1);
+            put_u32(b, order + 4, o0);
+        }),
+        ErrorKind::BadFormat,
+        "position 0 disagrees with the order table",
+    );
     assert_msg(
         &open_err(|b| {
             let e = entry_at(b, "c");

@@ -43,6 +43,35 @@ fn os_floor(p: &Path) {
     black_box(map[(len / 2) as usize]);
 }
 
+/// The offsets of the pages a lookup of `target` must read: the header,
+/// the target's index entry and its name (what the OS floor below touches).
+fn lookup_pages(p: &Path, target: &str) -> [usize; 3] {
+    use tenzor::format::{ent, hdr, u32_at, u64_at, ENTRY_SIZE};
+    let b = std::fs::read(p).unwrap();
+    let count = u32_at(&b, hdr::TENSOR_COUNT) as usize;
+    let index = u64_at(&b, hdr::INDEX_OFFSET) as usize;
+    let names = index + count * (ENTRY_SIZE + 4);
+    let hash = tenzor::hash_name(target.as_bytes());
+    let slot = (0..count)
+        .find(|&i| u64_at(&b, index + i * ENTRY_SIZE + ent::NAME_HASH) == hash)
+        .unwrap();
+    let e = index + slot * ENTRY_SIZE;
+    [0, e, names + u32_at(&b, e + ent::NAME_OFFSET) as usize]
+}
+
+/// The OS floor of a lookup: open + fstat + mmap + touch the pages a lookup
+/// of one tensor reads (`lookup_pages`) + munmap. At 100 tensors they share
+/// one fault-around window; at 100,000 they are three faults in three
+/// page-table pages, which no mapped reader can avoid.
+fn os_floor_pages(p: &Path, pages: &[usize; 3]) {
+    let f = std::fs::File::open(p).unwrap();
+    black_box(f.metadata().unwrap().len());
+    let map = unsafe { memmap2::Mmap::map(&f).unwrap() };
+    for &o in pages {
+        black_box(map[o]);
+    }
+}
+
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
@@ -78,8 +107,8 @@ fn main() {
         return;
     }
     println!("open + 1 lookup, median of {runs} runs (microseconds)");
-    println!("| tensors | OS floor | lazy | lazy/floor | full | full/floor | safetensors | safetensors/full |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| tensors | OS floor | lazy | lazy/floor | full | full/floor | safetensors | safetensors/full | floor, same pages | lazy/that floor |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for &n in &sizes {
         let (st, tz) = make_pair(dir.path(), n);
         let target = name(n / 2);
@@ -88,6 +117,8 @@ fn main() {
             ..Default::default()
         };
         let floor = median(runs, || os_floor(&tz));
+        let pages = lookup_pages(&tz, &target);
+        let floor_pages = median(runs, || os_floor_pages(&tz, &pages));
         let t_lazy = median(runs, || {
             let f = TensorFile::open_with(&tz, &lazy).unwrap();
             black_box(f.get(&target).unwrap().data().as_ptr());
@@ -103,7 +134,7 @@ fn main() {
             black_box(s.tensor(&target).unwrap().data().as_ptr());
         });
         println!(
-            "| {n} | {:.1} | {:.1} | {:.2}x | {:.1} | {:.2}x | {:.1} | {:.1}x |",
+            "| {n} | {:.1} | {:.1} | {:.2}x | {:.1} | {:.2}x | {:.1} | {:.1}x | {:.1} | {:.2}x |",
             us(floor),
             us(t_lazy),
             t_lazy.as_secs_f64() / floor.as_secs_f64(),
@@ -111,6 +142,8 @@ fn main() {
             t_full.as_secs_f64() / floor.as_secs_f64(),
             us(t_st),
             t_st.as_secs_f64() / t_full.as_secs_f64(),
+            us(floor_pages),
+            t_lazy.as_secs_f64() / floor_pages.as_secs_f64(),
         );
     }
 }

@@ -114,6 +114,7 @@ static void rows_are_views(const tenzor_file *f, const uint16_t *values) {
 
 static void info_reads_nothing(const tenzor_file *f) {
     tenzor_tensor info, whole;
+    size_t n = tenzor_tensor_count(f), i;
     CHECK_OK(tenzor_get_tensor_info(f, "u16", &info));
     CHECK(info.data == NULL && info.alignment == 0);
     CHECK(info.ndim == 3 && info.shape[0] == D0 && info.shape[2] == D2);
@@ -125,6 +126,20 @@ static void info_reads_nothing(const tenzor_file *f) {
     CHECK_FAILS(tenzor_get_tensor_info(f, "nope", &info), TENZOR_ERR_NOT_FOUND, "nope", NULL);
     CHECK(info.data == NULL && info.size == whole.size); /* untouched */
     CHECK_STATUS(tenzor_get_tensor_info(f, "u16", NULL), TENZOR_ERR_NULL_ARGUMENT);
+    /* By position: the same description as the lookup by name, for every tensor. */
+    for (i = 0; i < n; i++) {
+        tenzor_tensor at, byname;
+        CHECK_OK(tenzor_get_tensor_info_at(f, i, &at));
+        CHECK(at.data == NULL && at.alignment == 0 && at.position == i);
+        CHECK_OK(tenzor_get_tensor_info(f, at.name, &byname));
+        CHECK(byname.file_offset == at.file_offset && byname.size == at.size &&
+              byname.dtype == at.dtype && byname.ndim == at.ndim);
+    }
+    CHECK_FAILS(tenzor_get_tensor_info_at(f, n, &info), TENZOR_ERR_NOT_FOUND, "out of range",
+                "slices.tenzor");
+    CHECK(info.data == NULL && info.size == whole.size); /* untouched */
+    CHECK_STATUS(tenzor_get_tensor_info_at(f, 0, NULL), TENZOR_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(tenzor_get_tensor_info_at(NULL, 0, &info), TENZOR_ERR_NULL_ARGUMENT);
 }
 
 static void slice_errors(const tenzor_file *f) {

@@ -1544,6 +1544,22 @@ tenzor_status tenzor_meta_array_strs(const struct tenzor_file *file, size_t inde
 tenzor_status tenzor_get_tensor_info(const struct tenzor_file *file, const char *name, struct tenzor_tensor *out);
 
 /**
+ * Describes the tensor at `index` (position order, as
+ * `tenzor_get_tensor_at`) without reading its data, whatever the backend:
+ * how to list a file opened with READ or DIRECT, where
+ * `tenzor_get_tensor_at` would read every tensor into the handle's memory.
+ *
+ * On success `*out` holds what `tenzor_get_tensor_info` gives (`data`
+ * NULL, `alignment` 0; the name pointer valid until `tenzor_close`). On
+ * failure `*out` is unmodified: `TENZOR_ERR_NOT_FOUND` when `index` is not
+ * below `tenzor_tensor_count`; under LAZY validation a bad entry fails here.
+ *
+ * # Safety
+ * `file` NULL or an open handle; `out` NULL or writable.
+ */
+tenzor_status tenzor_get_tensor_info_at(const struct tenzor_file *file, size_t index, struct tenzor_tensor *out);
+
+/**
  * A view of rows `[start, stop)` of the outermost dimension of the tensor
  * called `name`, for tensor-parallel ranks that need only their part.
  *

@@ -835,12 +835,24 @@ impl<'a> TensorFile<'a> {
             (Kind::Sharded(s), Some(_)) => s.get_at(position),
             (_, found) => found,
         };
-        self.load(found, || {
-            format!(
-                "tensor index {position} is out of range (the file has {} tensors)",
-                self.len()
-            )
-        })
+        self.load(found, || self.out_of_range(position))
+    }
+
+    fn out_of_range(&self, position: usize) -> String {
+        format!(
+            "tensor index {position} is out of range (the file has {} tensors)",
+            self.len()
+        )
+    }
+
+    /// The tensor at `position` as [`TensorFile::try_get_at`] finds it, but
+    /// its data not read (the read backends): what the `info` calls give.
+    pub(crate) fn describe_checked_at(&self, position: usize) -> Result<Tensor<'_>> {
+        if position >= self.len() {
+            let e = Error::new(ErrorKind::NotFound, self.out_of_range(position));
+            return Err(self.tag(e));
+        }
+        self.describe_at(position).map_err(|e| self.tag(e))
     }
 
     /// The tensor at `position`, checked (under lazy validation) but its
@@ -891,11 +903,15 @@ impl<'a> TensorFile<'a> {
     /// reading any tensor data (whatever the backend): for listings. Under
     /// lazy validation each entry is checked as a lookup would check it.
     pub fn try_infos(&self) -> impl ExactSizeIterator<Item = Result<TensorInfo<'_>>> + '_ {
-        (0..self.len()).map(move |p| {
-            self.describe_at(p)
-                .map(|t| TensorInfo::of(&t))
-                .map_err(|e| self.tag(e))
-        })
+        (0..self.len()).map(move |p| self.try_info_at(p))
+    }
+
+    /// What the index says about the tensor at `position` (position order,
+    /// as [`TensorFile::try_get_at`]), without reading its data (whatever
+    /// the backend).
+    pub fn try_info_at(&self, position: usize) -> Result<TensorInfo<'_>> {
+        self.describe_checked_at(position)
+            .map(|t| TensorInfo::of(&t))
     }
 
     /// What the index says about the tensor called `name`, without reading

@@ -399,24 +399,46 @@ class safe_open:
             raise error_for(status, self._path)
         return _decode(t)
 
-    def _index(self) -> Dict[str, Tuple[int, Tuple[int, ...], int, int]]:
+    def _index(self) -> Dict[str, Tuple[int, Tuple[int, ...], Optional[int], int]]:
         """name -> (dtype, shape, data address, bytes) for every tensor, in
         file order: built on the first call that enumerates the file, so a
-        ``for k in f.keys(): f.get_tensor(k)`` loop makes one C call per tensor."""
+        ``for k in f.keys(): f.get_tensor(k)`` loop makes one C call per tensor.
+        With the read and direct backends, where a lookup reads the tensor
+        into the handle, the listing reads nothing (``tenzor_get_tensor_info_at``)
+        and the address is None: ``get_tensor`` looks the tensor up when asked."""
         entries = self._entries
         if entries is None:
             cf = self._handle()
+            describe = self._lookup_reads(cf)
             entries = {}
             t = _lib.Tensor()
-            ref, at, h = byref(t), lib.tenzor_get_tensor_at, c_void_p(cf.ptr)
+            at = lib.tenzor_get_tensor_info_at if describe else lib.tenzor_get_tensor_at
+            ref, h = byref(t), c_void_p(cf.ptr)
             for i in range(lib.tenzor_tensor_count(h)):
                 status = at(h, i, ref)
                 if status != _errors.OK:
                     raise error_for(status, self._path)
                 f = _decode(t)
-                entries[_name_of(f)] = (f[3], f[6 : 6 + f[5]], f[14], f[15])
+                entries[_name_of(f)] = (f[3], f[6 : 6 + f[5]], None if describe else f[14], f[15])
             self._entries = entries
         return entries
+
+    def _lookup_reads(self, cf: _CFile) -> bool:
+        """Whether a lookup reads the tensor's bytes (the read and direct backends)."""
+        if self._base is not None or self._path == "<bytes>":
+            return False
+        b, why = c_uint32(), c_char_p()
+        check(lib.tenzor_file_backend(cf.ptr, byref(b), byref(why)), self._path)
+        return _BACKEND_NAMES.get(b.value) in ("read", "direct")
+
+    def _describe(self, cf: _CFile, name: str) -> Tuple[Any, ...]:
+        """Like ``_lookup``, but the data is not read and its address is 0
+        (``tenzor_get_tensor_info``) when the library opened the file."""
+        if self._base is not None or not isinstance(name, str) or name.startswith("#"):
+            return self._lookup(cf, name)
+        t = _lib.Tensor()
+        check(lib.tenzor_get_tensor_info(cf.ptr, _c_name(self._path, name), byref(t)), self._path)
+        return _decode(t)
 
     def keys(self) -> List[str]:
         """Tensor names in file order (the order they were written; for
@@ -437,7 +459,7 @@ class safe_open:
         if not isinstance(name, str):
             return False
         try:
-            self._lookup(self._handle(), name)
+            self._describe(self._handle(), name)
         except KeyError:
             return False
         return True
@@ -515,7 +537,7 @@ class safe_open:
 
     def tensor_info(self, name: str) -> TensorInfo:
         """dtype, logical shape, size, offset, alignment and checksum of ``name``."""
-        return self._info(self._lookup(self._handle(), name))
+        return self._info(self._describe(self._handle(), name))
 
     @staticmethod
     def _info(f: Tuple[Any, ...]) -> TensorInfo:
@@ -558,7 +580,7 @@ class safe_open:
             raise ValueError(f"{self._path}: the file is closed")
         entries = self._entries
         e = entries.get(name) if entries is not None else None
-        if e is None:
+        if e is None or e[2] is None:
             e = _entry(self._lookup(cf, name))
         return self._make(cf, *e)
 
@@ -568,15 +590,7 @@ class safe_open:
         slice), and indexing reads only what it selects (see
         :class:`TensorSlice`)."""
         cf = self._handle()
-        if self._base is None and not (isinstance(name, str) and name.startswith("#")):
-            # Opened by the library: describe without reading (the read
-            # backends would read the whole tensor for a lookup).
-            t = _lib.Tensor()
-            check(lib.tenzor_get_tensor_info(cf.ptr, _c_name(self._path, name), byref(t)),
-                  self._path)
-            f = _decode(t)
-        else:
-            f = self._lookup(cf, name)
+        f = self._describe(cf, name)
         return TensorSlice(self, cf, _name_of(f), self._info(f))
 
     def get_rows(self, name: str, start: int, stop: int) -> Any:
@@ -637,8 +651,9 @@ class safe_open:
     def get_tensors(self) -> Dict[str, Any]:
         """Every tensor, in file order, as views."""
         cf = self._handle()
-        make = self._make
-        return {name: make(cf, *e) for name, e in self._index().items()}
+        make, get = self._make, self.get_tensor
+        return {name: make(cf, *e) if e[2] is not None else get(name)
+                for name, e in self._index().items()}
 
     def data_ptr(self, name: str) -> int:
         """The address the C API gives for ``name``'s data (for checks)."""

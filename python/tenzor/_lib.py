@@ -214,6 +214,7 @@ _declare("tenzor_read_tensor", _STATUS, _FILE, c_char_p, c_void_p, c_size_t, POI
 
 # Slices: row views, hyper-rectangles, and descriptions that read nothing.
 _declare("tenzor_get_tensor_info", _STATUS, _FILE, c_char_p, POINTER(Tensor))
+_declare("tenzor_get_tensor_info_at", _STATUS, _FILE, c_size_t, POINTER(Tensor))
 _declare("tenzor_get_tensor_rows", _STATUS, _FILE, c_char_p, c_uint64, c_uint64, POINTER(Tensor))
 _declare(
     "tenzor_read_slice",

@@ -3,6 +3,7 @@ typed metadata, checked against the default open and against files and
 readers made by others (safetensors, gguf)."""
 
 import gc
+import os
 
 import numpy as np
 import pytest
@@ -158,3 +159,34 @@ def test_meta_type_numbers_match_the_header():
     assert len(found) == 15
     for name, number in found.items():
         assert getattr(_meta, name) == int(number), name
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+@pytest.mark.parametrize("backend", ["read", "direct"])
+def test_listing_and_describing_read_no_tensor_data(tmp_path, backend):
+    """keys(), tensor_info(), `in` and get_slice() on a read/direct handle
+    describe tensors from the index: they must not read the data into the
+    handle (a lookup there would read all 64 MiB)."""
+    size = 64 << 20
+    path = tmp_path / "big.tenzor"
+    tenzor.numpy.save_file({"big": np.ones(size // 4, np.float32), "s": np.arange(3)}, path)
+    with tenzor.safe_open(path, backend=backend) as f:
+        before = _rss()
+        assert f.keys() == ["big", "s"]
+        assert list(f) == ["big", "s"] and "big" in f and "nope" not in f
+        info = f.tensor_info("big")
+        assert info.shape == (size // 4,) and info.nbytes == size
+        assert f.get_slice("big").get_shape() == [size // 4]
+        listed = _rss() - before
+        assert listed < size // 4, f"listing raised RSS by {listed >> 20} MiB"
+        assert float(f.get_tensor("big").sum()) == size // 4
+        assert _rss() - before > size // 2, "reading the tensor did not show in RSS: the check is blind"
+        np.testing.assert_array_equal(f.get_tensors()["s"], np.arange(3))

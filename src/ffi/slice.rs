@@ -36,13 +36,47 @@ pub unsafe extern "C" fn tenzor_get_tensor_info(
         // SAFETY: non-NULL handle and C string, per the contract.
         let (h, name) = unsafe { (FileHandle::from_ptr(file)?, str_arg(name, "name")?) };
         let (_, t) = h.file.owner_of(name).map_err(|e| h.fail(e))?;
-        let mut view = tenzor_tensor::from_tensor(&t);
-        view.data = std::ptr::null();
-        view.alignment = 0;
         // SAFETY: `out` is non-NULL and writable, per the contract.
-        unsafe { out.write(view) };
+        unsafe { out.write(info_view(&t)) };
         Ok(())
     })
+}
+
+/// Describes the tensor at `index` (position order, as
+/// `tenzor_get_tensor_at`) without reading its data, whatever the backend:
+/// how to list a file opened with READ or DIRECT, where
+/// `tenzor_get_tensor_at` would read every tensor into the handle's memory.
+///
+/// On success `*out` holds what `tenzor_get_tensor_info` gives (`data`
+/// NULL, `alignment` 0; the name pointer valid until `tenzor_close`). On
+/// failure `*out` is unmodified: `TENZOR_ERR_NOT_FOUND` when `index` is not
+/// below `tenzor_tensor_count`; under LAZY validation a bad entry fails here.
+///
+/// # Safety
+/// `file` NULL or an open handle; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn tenzor_get_tensor_info_at(
+    file: *const tenzor_file,
+    index: usize,
+    out: *mut tenzor_tensor,
+) -> tenzor_status {
+    ffi_status("tenzor_get_tensor_info_at", || {
+        non_null!(file, out);
+        // SAFETY: non-NULL handle, per the contract.
+        let h = unsafe { FileHandle::from_ptr(file)? };
+        let t = h.file.describe_checked_at(index).map_err(|e| h.fail(e))?;
+        // SAFETY: `out` is non-NULL and writable, per the contract.
+        unsafe { out.write(info_view(&t)) };
+        Ok(())
+    })
+}
+
+/// A description of `t` without its bytes: `data` NULL, `alignment` 0.
+fn info_view(t: &crate::tensor::Tensor<'_>) -> tenzor_tensor {
+    let mut view = tenzor_tensor::from_tensor(t);
+    view.data = std::ptr::null();
+    view.alignment = 0;
+    view
 }
 
 /// A view of rows `[start, stop)` of the outermost dimension of the tensor

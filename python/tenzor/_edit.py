@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _dtypes, _errors, _lib
 from ._errors import check, error_for
+from ._file import _c_name
 
 lib = _lib.lib
 PathLike = Union[str, "os.PathLike[str]"]
@@ -67,12 +68,8 @@ class Editor:
         return self._h
 
     def _get(self, name: str) -> _lib.TensorMut:
-        if not isinstance(name, str):
-            raise TypeError(f"tensor names are str, not {type(name).__name__}")
-        if "\0" in name:
-            raise KeyError(f"{self._path}: no tensor named {name!r} (names cannot hold NUL)")
         v = _lib.TensorMut()
-        status = lib.tenzor_editor_get_tensor(self._handle(), name.encode("utf-8"), byref(v))
+        status = lib.tenzor_editor_get_tensor(self._handle(), _c_name(self._path, name), byref(v))
         if status != _errors.OK:
             raise error_for(status)
         return v

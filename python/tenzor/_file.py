@@ -387,14 +387,10 @@ class safe_open:
     def _lookup(self, cf: _CFile, name: str) -> Tuple[Any, ...]:
         """Looks ``name`` up in the C index; the decoded ``tenzor_tensor``."""
         t = _lib.Tensor()
-        if not isinstance(name, str):
-            raise TypeError(f"tensor names are str, not {type(name).__name__}")
-        if name.startswith("#") and self._format == _FORMAT_LEGACY:
+        if isinstance(name, str) and name.startswith("#") and self._format == _FORMAT_LEGACY:
             status = lib.tenzor_get_tensor_by_hash(cf.ptr, int(name[1:], 16), byref(t))
-        elif "\0" in name:
-            raise KeyError(f"{self._path}: no tensor named {name!r} (names cannot hold NUL)")
         else:
-            status = lib.tenzor_get_tensor(cf.ptr, name.encode("utf-8", "surrogatepass"), byref(t))
+            status = lib.tenzor_get_tensor(cf.ptr, _c_name(self._path, name), byref(t))
         if status != _errors.OK:
             raise error_for(status, self._path)
         return _decode(t)
@@ -801,8 +797,12 @@ class TensorSlice:
 
 
 def _c_name(path: str, name: str) -> bytes:
-    if not isinstance(name, str) or "\0" in name:
-        raise KeyError(f"{path}: no tensor named {name!r}")
+    """``name`` as the C string a lookup takes (TypeError if not a str;
+    KeyError if it holds a NUL, which no tensor name can)."""
+    if not isinstance(name, str):
+        raise TypeError(f"tensor names are str, not {type(name).__name__}")
+    if "\0" in name:
+        raise KeyError(f"{path}: no tensor named {name!r} (names cannot hold NUL)")
     return name.encode("utf-8", "surrogatepass")
 
 

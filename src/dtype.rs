@@ -56,6 +56,22 @@ macro_rules! dtypes {
             pub fn block_bytes(self) -> u64 {
                 match self { $( DType::$variant => $bytes, )* }
             }
+
+            /// (elements, bytes) of one block of the dtype whose on-disk
+            /// code is `code`, or (0, 0) when no dtype has that code: one
+            /// table load, for the per-entry checks of a full open.
+            #[inline]
+            pub(crate) fn block_of_code(code: u16) -> (u64, u64) {
+                const TABLE: [(u16, u16); CODE_LIMIT] = {
+                    let mut t = [(0u16, 0u16); CODE_LIMIT];
+                    $( t[$code as usize] = ($elems as u16, $bytes as u16); )*
+                    t
+                };
+                match TABLE.get(code as usize) {
+                    Some(&(e, b)) => (e as u64, b as u64),
+                    None => (0, 0),
+                }
+            }
         }
     };
 }
@@ -161,6 +177,9 @@ dtypes! {
 
 /// Offset of GGML block types in the tenzor code space.
 const GGML_CODE_BASE: u16 = 256;
+
+/// Every on-disk code is below this (checked when the code table is built).
+const CODE_LIMIT: usize = 512;
 
 impl DType {
     /// Storage bits per element, rounded **up**: exact for plain and

@@ -82,6 +82,8 @@ mod slice;
 #[cfg(feature = "foreign")]
 mod st_header;
 mod tensor;
+#[cfg(test)]
+mod test_rng;
 mod verify;
 #[cfg(not(all(feature = "foreign", feature = "write")))]
 mod without;

@@ -830,22 +830,7 @@ impl Native {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// xorshift64: reproducible pseudo-random entries without a dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn pick<T: Copy>(&mut self, from: &[T]) -> T {
-            from[(self.next() % from.len() as u64) as usize]
-        }
-    }
+    use crate::test_rng::Rng;
 
     fn random_entry(r: &mut Rng) -> [u8; format::ENTRY_SIZE] {
         let mut e = [0u8; format::ENTRY_SIZE];

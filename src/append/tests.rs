@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use super::storage::{FileStorage, Storage};
 use super::Appender;
+use crate::test_rng::Rng;
 use crate::{DType, TensorFile, Writer, WriterOptions};
 
 #[derive(Debug, Clone)]
@@ -89,17 +90,6 @@ fn apply(file: &mut Vec<u8>, op: &Op, keep_sectors: Option<usize>) {
         }
         Op::SetLen(len) => file.resize(*len as usize, 0),
         Op::Sync => {}
-    }
-}
-
-/// A small deterministic generator (no dependency for a test).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
     }
 }
 

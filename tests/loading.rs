@@ -321,6 +321,50 @@ fn direct_reads_use_o_direct_where_aligned_and_fall_back_elsewhere() {
     }
 }
 
+/// Where opening with O_DIRECT is refused (ramfs has no direct I/O; some
+/// FUSE and network filesystems neither), the direct backend reads every
+/// byte buffered, identically, and its stats say so. The test mounts a
+/// ramfs in a private mount namespace (`unshare -m`, nothing leaks to the
+/// host) and runs itself there; without the right to mount (not root) it
+/// says it could not run.
+#[test]
+fn direct_backend_falls_back_where_o_direct_is_refused() {
+    const NAME: &str = "direct_backend_falls_back_where_o_direct_is_refused";
+    if let Ok(dir) = std::env::var("TENZOR_TEST_RAMFS") {
+        let s = direct_reads_on(Path::new(&dir));
+        assert!(!s.direct_available, "ramfs accepted O_DIRECT: {s:?}");
+        assert_eq!(s.direct_bytes, 0, "{s:?}");
+        assert!(s.buffered_bytes > 0, "{s:?}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mount = format!("mount -t ramfs none '{}'", dir.path().display());
+    let probe = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &mount])
+        .output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        println!("not run: cannot mount a ramfs in a private namespace ({probe:?})");
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let run = format!(
+        "{mount} && exec '{}' --exact {NAME} --nocapture",
+        exe.display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &run])
+        .env("TENZOR_TEST_RAMFS", dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+}
+
 #[test]
 fn hints_keep_views_valid() {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();

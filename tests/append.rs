@@ -375,16 +375,22 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
 }
 
+/// Offset and size of the index region that root slot 0 (which holds
+/// generation 2 of `two_generations`) points to.
+fn newest_region(bytes: &[u8], roots: usize) -> (usize, usize) {
+    (
+        u64_at(bytes, roots + 16) as usize,
+        u64_at(bytes, roots + 24) as usize,
+    )
+}
+
 #[test]
 fn a_damaged_newest_region_falls_back_and_verify_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("m.tenzor");
     let (mut bytes, r) = two_generations(&p);
     // Generation 2 lives in slot 0; flip one byte of its region's names.
-    let (off, size) = (
-        u64_at(&bytes, r + 16) as usize,
-        u64_at(&bytes, r + 24) as usize,
-    );
+    let (off, size) = newest_region(&bytes, r);
     bytes[off + size - 2] ^= 1;
     std::fs::write(&p, &bytes).unwrap();
     let f = TensorFile::open(&p).unwrap();
@@ -400,10 +406,7 @@ fn a_forged_region_with_valid_checksums_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("m.tenzor");
     let (mut bytes, r) = two_generations(&p);
-    let (off, size) = (
-        u64_at(&bytes, r + 16) as usize,
-        u64_at(&bytes, r + 24) as usize,
-    );
+    let (off, size) = newest_region(&bytes, r);
     // Point the first entry's data into the root area, then re-sign the
     // region and the slot: every checksum holds, a structural rule does not.
     let meta = u32::from_le_bytes(bytes[off + 20..off + 24].try_into().unwrap()) as usize;

@@ -425,10 +425,7 @@ fn entry_rules(e: &[u8]) -> Result<(DType, u64)> {
         return Err(Error::format("entry flags are not zero"));
     }
     let shape: [u64; format::MAX_DIMS] = std::array::from_fn(|d| u64_at(e, ent::SHAPE + 8 * d));
-    // One pass over all eight slots, no early exit: cheaper than a loop
-    // over the unused ones whose length varies from entry to entry.
-    let unused = (0..format::MAX_DIMS).fold(0, |acc, d| acc | if d >= ndim { shape[d] } else { 0 });
-    if unused != 0 {
+    if shape[ndim..].iter().any(|&d| d != 0) {
         return Err(Error::format("unused shape dimensions are not zero"));
     }
     let size = u64_at(e, ent::DATA_SIZE);
